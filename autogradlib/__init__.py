@@ -1,0 +1,36 @@
+"""Autogradlib: a small define-by-run deep-learning framework with its own autograd."""
+
+from autogradlib.anomaly import detect_anomaly
+from autogradlib.errors import (
+    AnomalyError,
+    DeviceError,
+    DTypeError,
+    GradcheckError,
+    GraphError,
+    ShapeError,
+)
+from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autogradlib.grad_operator import GradOperator
+from autogradlib.variable import Variable
+from autogradlib.functional import cat, stack  # noqa: I001  (needs Variable first)
+from autogradlib.gradcheck import gradcheck
+
+__all__ = [
+    "AnomalyError",
+    "DTypeError",
+    "DeviceError",
+    "GradOperator",
+    "GradcheckError",
+    "GraphError",
+    "ShapeError",
+    "Variable",
+    "cat",
+    "detect_anomaly",
+    "enable_grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "stack",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,131 @@
+"""The backward engine: runs every GradOperator of a graph once, in reverse creation order.
+
+An operator's inputs were always created before it, so popping operators from a heap by
+decreasing creation number visits each one after all its consumers, without recursion; its
+incoming gradients are summed before it runs, so it runs once however many paths reach it.
+"""
+
+import heapq
+
+import torch
+
+from autogradlib import anomaly
+from autogradlib.errors import DTypeError, GraphError, ShapeError
+
+
+def run_backward(root, gradient=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) (times `gradient`) into the .grad of every leaf below root."""
+    if not root.requires_grad:
+        raise GraphError(
+            "backward: this Variable does not require grad and has no grad_op; "
+            "was it computed under no_grad() or from inputs with requires_grad=False?"
+        )
+    gradient = initial_gradient(root, gradient)
+    operator = root.grad_op
+    if operator is None:
+        accumulate_into_leaf(root, gradient, shared=True)
+        return
+    operator.grad_output = gradient
+    heap = [(-operator.sequence, operator)]
+    try:
+        while heap:
+            operator = heapq.heappop(heap)[1]
+            run_operator(operator, heap, retain_graph)
+    finally:
+        # After an error, forget the gradients waiting on operators that never ran.
+        for _, operator in heap:
+            operator.grad_output = None
+
+
+def run_operator(operator, heap: list, retain_graph: bool) -> None:
+    """Pass `operator`'s summed incoming gradient on to its inputs."""
+    grad_output = operator.grad_output
+    operator.grad_output = None
+    if operator.released:
+        raise GraphError(
+            f"backward: the graph through {operator.label} was already released by an earlier "
+            "backward(); call the first backward with retain_graph=True to go through it again"
+        )
+    if operator.retained is not None:
+        retained = operator.retained()
+        if retained is not None:
+            accumulate_into_leaf(retained, grad_output, shared=True)
+    grads = operator.pass_grad(grad_output)
+    if anomaly.enabled:
+        anomaly.check_backward(operator, grads)
+    for variable, grad in zip(operator.inputs, grads, strict=False):
+        if variable is None or grad is None:
+            continue
+        if grad.shape != variable.tensor.shape:
+            grad = sum_to_shape(grad, variable.tensor.shape, operator.label)
+        producer = variable.grad_op
+        if producer is None:
+            accumulate_into_leaf(variable, grad, shared=grad is grad_output or grad._is_view())
+        elif producer.grad_output is None:
+            producer.grad_output = grad
+            heapq.heappush(heap, (-producer.sequence, producer))
+        else:
+            producer.grad_output = producer.grad_output + grad
+    if not retain_graph:
+        operator.release()
+
+
+def accumulate_into_leaf(variable, grad: torch.Tensor, shared: bool) -> None:
+    """Add `grad` to `variable.grad`; a first gradient is stored as is unless other code shares it."""
+    if variable.grad is None:
+        # A gradient that is also another leaf's (or a view of one) is copied, so that editing
+        # one .grad in place never changes another.
+        variable.grad = grad.clone() if shared else grad
+    else:
+        variable.grad = variable.grad + grad
+
+
+def sum_to_shape(grad: torch.Tensor, shape: torch.Size, label: str) -> torch.Tensor:
+    """Undo broadcasting: sum `grad` over the dimensions that broadcasting added or stretched."""
+    extra = grad.dim() - len(shape)
+    stretched = [
+        extra + index
+        for index, size in enumerate(shape)
+        if size == 1 and extra >= 0 and grad.shape[extra + index] != 1
+    ]
+    dims = list(range(extra)) + stretched
+    if dims:
+        grad = grad.sum(dims, keepdim=True)
+    if extra < 0 or grad.numel() != _numel(shape):
+        raise ShapeError(
+            f"backward: {label} returned a gradient of shape {tuple(grad.shape)} for an operand "
+            f"of shape {tuple(shape)}, which broadcasting cannot explain"
+        )
+    return grad.reshape(shape)
+
+
+def _numel(shape) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def initial_gradient(root, gradient) -> torch.Tensor:
+    """The gradient backward starts from: 1 for a one-element root, else the one given."""
+    tensor = root.tensor
+    if gradient is None:
+        if tensor.numel() != 1:
+            raise ShapeError(
+                f"backward: a gradient can be implied only for a one-element output, but this one "
+                f"has shape {tuple(tensor.shape)}; pass backward(gradient) of that shape"
+            )
+        return torch.ones_like(tensor)
+    gradient = getattr(gradient, "tensor", gradient)
+    if not isinstance(gradient, torch.Tensor):
+        gradient = torch.as_tensor(gradient, dtype=tensor.dtype, device=tensor.device)
+    if gradient.shape != tensor.shape:
+        raise ShapeError(
+            f"backward: gradient has shape {tuple(gradient.shape)}, but the output has shape "
+            f"{tuple(tensor.shape)}"
+        )
+    if gradient.dtype != tensor.dtype:
+        raise DTypeError(
+            f"backward: gradient has dtype {gradient.dtype}, but the output has dtype {tensor.dtype}"
+        )
+    return gradient

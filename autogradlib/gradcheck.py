@@ -1,0 +1,106 @@
+"""gradcheck: compare an operator's analytical gradients with central differences, in float64."""
+
+import torch
+
+from autogradlib.errors import GradcheckError
+from autogradlib.variable import Variable
+
+
+def gradcheck(
+    fn,
+    *inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """True when fn's backward matches (f(x + eps) - f(x - eps)) / 2 eps for every input element.
+
+    `fn` takes Variables and returns a Variable. Every floating-point input is converted to a
+    float64 leaf that requires grad; others are passed as they are. On a mismatch, raises
+    GradcheckError naming the worst element (or returns False with raise_exception=False).
+    """
+    tensors = [_as_float64(value) for value in inputs]
+    leaves = [
+        Variable(tensor, requires_grad=True) if _is_float(tensor) else tensor for tensor in tensors
+    ]
+    output = fn(*leaves)
+    if not isinstance(output, Variable):
+        raise TypeError(f"gradcheck: fn must return a Variable, got {type(output).__name__}")
+    for index, leaf in enumerate(leaves):
+        if not isinstance(leaf, Variable):
+            continue
+        analytical = _analytical_jacobian(fn, leaves, index)
+        numerical = _numerical_jacobian(fn, leaves, index, eps)
+        error = (analytical - numerical).abs() - (atol + rtol * numerical.abs())
+        if error.numel() and error.max() > 0:
+            if not raise_exception:
+                return False
+            raise GradcheckError(_describe_mismatch(index, leaf, analytical, numerical, error))
+    return True
+
+
+def _is_float(value) -> bool:
+    return isinstance(value, torch.Tensor) and value.is_floating_point()
+
+
+def _as_float64(value):
+    if isinstance(value, Variable):
+        value = value.tensor
+    if _is_float(value):
+        return value.detach().to(torch.float64).clone()
+    return value
+
+
+def _evaluate(fn, leaves) -> torch.Tensor:
+    return fn(*leaves).tensor.reshape(-1)
+
+
+def _analytical_jacobian(fn, leaves, index: int) -> torch.Tensor:
+    """Row j is the gradient of output element j with respect to input `index`, by backward."""
+    leaf = leaves[index]
+    output = fn(*leaves)
+    rows = []
+    for position in range(output.numel()):
+        for other in leaves:
+            if isinstance(other, Variable):
+                other.grad = None
+        selector = torch.zeros_like(output.tensor).reshape(-1)
+        selector[position] = 1
+        output.backward(selector.reshape(output.shape), retain_graph=True)
+        grad = leaf.grad if leaf.grad is not None else torch.zeros_like(leaf.tensor)
+        rows.append(grad.reshape(-1))
+    for other in leaves:
+        if isinstance(other, Variable):
+            other.grad = None
+    return torch.stack(rows) if rows else torch.zeros(0, leaf.numel(), dtype=torch.float64)
+
+
+def _numerical_jacobian(fn, leaves, index: int, eps: float) -> torch.Tensor:
+    """Column k is (f(x + eps e_k) - f(x - eps e_k)) / 2 eps."""
+    flat = leaves[index].tensor.view(-1)
+    columns = []
+    for position in range(flat.numel()):
+        original = flat[position].item()
+        flat[position] = original + eps
+        plus = _evaluate(fn, leaves)
+        flat[position] = original - eps
+        minus = _evaluate(fn, leaves)
+        flat[position] = original
+        columns.append((plus - minus) / (2 * eps))
+    if not columns:
+        return torch.zeros(_evaluate(fn, leaves).numel(), 0, dtype=torch.float64)
+    return torch.stack(columns, dim=1)
+
+
+def _describe_mismatch(index, leaf, analytical, numerical, error) -> str:
+    worst = int(error.reshape(-1).argmax())
+    output_position, input_position = divmod(worst, analytical.shape[1])
+    input_index = tuple(int(i) for i in torch.unravel_index(torch.tensor(input_position), leaf.shape))
+    a = analytical.reshape(-1)[worst].item()
+    n = numerical.reshape(-1)[worst].item()
+    return (
+        f"gradcheck: input {index} (shape {tuple(leaf.shape)}) has a wrong gradient; worst at "
+        f"output element {output_position}, input element {input_index}: analytical {a:.6g}, "
+        f"numerical {n:.6g} (difference {abs(a - n):.3g})"
+    )

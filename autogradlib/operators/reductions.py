@@ -1,0 +1,121 @@
+"""Reductions and normalisations: sum, mean, max / min, softmax, log-softmax."""
+
+import torch
+
+from autogradlib.grad_operator import GradOperator
+
+
+def reduced_dims(dim, ndim: int) -> list:
+    """The non-negative, sorted dimensions named by `dim` (an int, a sequence, or None for all)."""
+    if dim is None:
+        return list(range(ndim))
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    return sorted(d % ndim if ndim else 0 for d in dims)
+
+
+def expand_back(grad_output, shape, dims: list, keepdim: bool):
+    """Undo a reduction over `dims`: put the reduced dimensions back, then broadcast to `shape`."""
+    if not keepdim:
+        for dim in dims:
+            grad_output = grad_output.unsqueeze(dim)
+    return grad_output.expand(shape)
+
+
+class SumOperator(GradOperator):
+    """sum of a over `dim`;  dL/da = dL/d(out), broadcast back over the summed dimensions."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.shape, self.keepdim = a.shape, keepdim
+        self.dims = reduced_dims(dim, a.dim())
+        return a.sum() if dim is None else a.sum(dim, keepdim=keepdim)
+
+    def pass_grad(self, grad_output):
+        return (expand_back(grad_output, self.shape, self.dims, self.keepdim),)
+
+
+class MeanOperator(GradOperator):
+    """mean of a over `dim`;  dL/da = dL/d(out) / n, broadcast back over the n averaged elements."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.shape, self.keepdim = a.shape, keepdim
+        self.dims = reduced_dims(dim, a.dim())
+        output = a.mean() if dim is None else a.mean(dim, keepdim=keepdim)
+        self.count = max(a.numel() // max(output.numel(), 1), 1) if a.numel() else 0
+        return output
+
+    def pass_grad(self, grad_output):
+        grad = expand_back(grad_output / self.count, self.shape, self.dims, self.keepdim)
+        return (grad,)
+
+
+class MaxOperator(GradOperator):
+    """max of all of a;  dL/da = dL/d(out) shared evenly among the elements equal to the max."""
+
+    label = "Max"
+    reduce = staticmethod(torch.max)
+
+    def forward(self, a):
+        self.a = a
+        self.output = self.reduce(a)
+        return self.output
+
+    def pass_grad(self, grad_output):
+        winners = self.a == self.output
+        return (winners * (grad_output / winners.sum()),)
+
+
+class MinOperator(MaxOperator):
+    """min of all of a;  dL/da = dL/d(out) shared evenly among the elements equal to the min."""
+
+    label = "Min"
+    reduce = staticmethod(torch.min)
+
+
+class MaxAlongOperator(GradOperator):
+    """a.gather(dim, argmax), the maxima along dim;  dL/da = dL/d(out) at the argmax positions."""
+
+    label = "Max"
+
+    def forward(self, a, dim, indices, keepdim=False):
+        self.shape, self.dim, self.indices, self.keepdim = a.shape, dim, indices, keepdim
+        output = a.gather(dim, indices)
+        return output if keepdim else output.squeeze(dim)
+
+    def pass_grad(self, grad_output):
+        if not self.keepdim:
+            grad_output = grad_output.unsqueeze(self.dim)
+        grad = grad_output.new_zeros(self.shape).scatter(self.dim, self.indices, grad_output)
+        return (grad,)
+
+
+class MinAlongOperator(MaxAlongOperator):
+    """a.gather(dim, argmin), the minima along dim;  dL/da = dL/d(out) at the argmin positions."""
+
+    label = "Min"
+
+
+class SoftmaxOperator(GradOperator):
+    """exp(a) / sum(exp(a)) along dim;  dL/da = out * (dL/d(out) - sum(dL/d(out) * out))."""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        self.output = a.softmax(dim)
+        return self.output
+
+    def pass_grad(self, grad_output):
+        output = self.output
+        weighted = grad_output * output
+        return (weighted - output * weighted.sum(self.dim, keepdim=True),)
+
+
+class LogSoftmaxOperator(GradOperator):
+    """a - log(sum(exp(a))) along dim;  dL/da = dL/d(out) - exp(out) * sum(dL/d(out))."""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        self.output = a.log_softmax(dim)
+        return self.output
+
+    def pass_grad(self, grad_output):
+        total = grad_output.sum(self.dim, keepdim=True)
+        return (grad_output - self.output.exp() * total,)

@@ -1,0 +1,153 @@
+"""Operators that move elements without arithmetic: views, indexing, repeat, cat and stack."""
+
+import torch
+
+from autogradlib.grad_operator import GradOperator
+
+
+class TransposeOperator(GradOperator):
+    """a with dimensions dim0 and dim1 swapped;  dL/da = dL/d(out) swapped back."""
+
+    def forward(self, a, dim0, dim1):
+        self.dim0, self.dim1 = dim0, dim1
+        return a.transpose(dim0, dim1)
+
+    def pass_grad(self, grad_output):
+        return (grad_output.transpose(self.dim0, self.dim1),)
+
+
+class PermuteOperator(GradOperator):
+    """a with its dimensions reordered;  dL/da = dL/d(out) under the inverse order."""
+
+    def forward(self, a, dims):
+        output = a.permute(dims)
+        self.inverse = [0] * len(dims)
+        for position, dim in enumerate(dims):
+            self.inverse[dim % len(dims)] = position
+        return output
+
+    def pass_grad(self, grad_output):
+        return (grad_output.permute(self.inverse),)
+
+
+class ReshapeOperator(GradOperator):
+    """a with a new shape, same elements in the same order;  dL/da = dL/d(out) in a's shape."""
+
+    label = "Reshape"
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def pass_grad(self, grad_output):
+        return (grad_output.reshape(self.shape),)
+
+
+class ViewOperator(ReshapeOperator):
+    """a.view(shape): reshape that refuses to copy;  dL/da = dL/d(out) in a's shape."""
+
+    label = "View"
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.view(shape)
+
+
+class UnsqueezeOperator(ReshapeOperator):
+    """a with a new dimension of size 1;  dL/da = dL/d(out) in a's shape."""
+
+    label = "Unsqueeze"
+
+    def forward(self, a, dim):
+        self.shape = a.shape
+        return a.unsqueeze(dim)
+
+
+class SqueezeOperator(ReshapeOperator):
+    """a without dimensions of size 1;  dL/da = dL/d(out) in a's shape."""
+
+    label = "Squeeze"
+
+    def forward(self, a, dim=None):
+        self.shape = a.shape
+        return a.squeeze() if dim is None else a.squeeze(dim)
+
+
+class ExpandOperator(GradOperator):
+    """a broadcast to `sizes`;  dL/da = dL/d(out), which the engine sums back to a's shape."""
+
+    def forward(self, a, sizes):
+        return a.expand(sizes)
+
+    def pass_grad(self, grad_output):
+        return (grad_output,)
+
+
+class RepeatOperator(GradOperator):
+    """a tiled `sizes` times along each dimension;  dL/da = sum of dL/d(out) over the tiles."""
+
+    def forward(self, a, sizes):
+        if len(sizes) < a.dim():
+            raise ValueError(
+                f"repeat: got {len(sizes)} repeat counts for a tensor of {a.dim()} dimensions"
+            )
+        self.shape = a.shape
+        return a.repeat(sizes)
+
+    def pass_grad(self, grad_output):
+        # Split each output dimension into (repeats, size) and sum the repeats away.
+        sizes = (1,) * (grad_output.dim() - len(self.shape)) + tuple(self.shape)
+        split_shape = []
+        for repeats_times_size, size in zip(grad_output.shape, sizes, strict=True):
+            split_shape += [repeats_times_size // size if size else 0, size]
+        tiles = grad_output.reshape(split_shape)
+        grad = tiles.sum(dim=tuple(range(0, len(split_shape), 2)))
+        return (grad.reshape(self.shape),)
+
+
+def is_basic_index(index) -> bool:
+    """True when `index` selects each element at most once (ints, slices, None, Ellipsis)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(part is None or part is Ellipsis or isinstance(part, (int, slice)) for part in parts)
+
+
+class IndexOperator(GradOperator):
+    """a[index];  dL/da = dL/d(out) added back at the positions the index selected."""
+
+    def forward(self, a, index):
+        self.shape, self.index = a.shape, index
+        return a[index]
+
+    def pass_grad(self, grad_output):
+        grad = grad_output.new_zeros(self.shape)
+        if is_basic_index(self.index):
+            grad[self.index] = grad_output
+            return (grad,)
+        # Integer and boolean tensors may pick an element several times: its gradients add up.
+        # Indexing a grid of flat positions the same way says where each output element came from.
+        positions = torch.arange(grad.numel(), device=grad.device).reshape(self.shape)[self.index]
+        flat = grad.reshape(-1).index_add(0, positions.reshape(-1), grad_output.reshape(-1))
+        return (flat.reshape(self.shape),)
+
+
+class CatOperator(GradOperator):
+    """torch.cat(operands, dim);  dL/d(operand i) = the slice of dL/d(out) that operand filled."""
+
+    def forward(self, *tensors, dim=0):
+        self.dim = dim
+        self.sizes = [tensor.shape[dim] for tensor in tensors]
+        return torch.cat(tensors, dim)
+
+    def pass_grad(self, grad_output):
+        return grad_output.split(self.sizes, self.dim)
+
+
+class StackOperator(GradOperator):
+    """torch.stack(operands, dim);  dL/d(operand i) = dL/d(out) at position i along dim."""
+
+    def forward(self, *tensors, dim=0):
+        self.dim = dim
+        return torch.stack(tensors, dim)
+
+    def pass_grad(self, grad_output):
+        return grad_output.unbind(self.dim)

@@ -1,0 +1,400 @@
+"""Variable: a tensor that remembers the operation that made it, so gradients can flow back."""
+
+from __future__ import annotations
+
+import numbers
+from collections import namedtuple
+
+import torch
+
+from autogradlib.errors import DTypeError, GraphError, ShapeError
+
+MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
+
+
+class Variable:
+    """Wraps `tensor`; after backward, `grad` holds dL/d(tensor) when the Variable is a leaf.
+
+    `grad_op` is the GradOperator that produced this Variable (None for a leaf). Leaves require grad
+    by default, as in the seed; data that needs no gradient can be passed as a plain tensor, or
+    wrapped with requires_grad=False.
+    """
+
+    __slots__ = ("tensor", "grad", "grad_op", "requires_grad", "name", "__weakref__")
+    # Make `tensor + variable` and `array + variable` defer to Variable's reflected operators.
+    __array_priority__ = 1000
+
+    def __init__(self, tensor, requires_grad: bool = True, name: str | None = None) -> None:
+        if isinstance(tensor, Variable):
+            tensor = tensor.tensor
+        elif not isinstance(tensor, torch.Tensor):
+            if not isinstance(tensor, (numbers.Number, list, tuple)):
+                raise TypeError(
+                    f"Variable: expected a torch.Tensor, a number or a (nested) list, "
+                    f"got {type(tensor).__name__}"
+                )
+            tensor = torch.as_tensor(tensor)
+        if tensor.requires_grad:
+            # Autogradlib does its own differentiation: torch's tape would only cost time.
+            tensor = tensor.detach()
+        if requires_grad and not (tensor.is_floating_point() or tensor.is_complex()):
+            raise DTypeError(
+                f"Variable: only floating-point tensors can require grad, got {tensor.dtype}; "
+                "pass requires_grad=False or convert with .float()"
+            )
+        self.tensor = tensor
+        self.grad = None
+        self.grad_op = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+
+    @classmethod
+    def _from_tensor(cls, tensor: torch.Tensor) -> Variable:
+        """A Variable that requires no grad, skipping __init__'s checks (operator outputs)."""
+        variable = cls.__new__(cls)
+        variable.tensor = tensor
+        variable.grad = None
+        variable.grad_op = None
+        variable.requires_grad = False
+        variable.name = None
+        return variable
+
+    @classmethod
+    def _from_operator(cls, tensor: torch.Tensor, grad_op) -> Variable:
+        """The recorded output of `grad_op`."""
+        variable = cls.__new__(cls)
+        variable.tensor = tensor
+        variable.grad = None
+        variable.grad_op = grad_op
+        variable.requires_grad = True
+        variable.name = None
+        return variable
+
+    # --- Tensor-like attributes -------------------------------------------------------------
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.tensor.shape
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.tensor.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.tensor.device
+
+    @property
+    def ndim(self) -> int:
+        return self.tensor.dim()
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_op is None
+
+    @property
+    def data(self) -> torch.Tensor:
+        return self.tensor
+
+    def size(self, dim: int | None = None):
+        return self.tensor.size() if dim is None else self.tensor.size(dim)
+
+    def dim(self) -> int:
+        return self.tensor.dim()
+
+    def numel(self) -> int:
+        return self.tensor.numel()
+
+    def item(self):
+        return self.tensor.item()
+
+    def tolist(self):
+        return self.tensor.tolist()
+
+    def numpy(self):
+        return self.tensor.detach().cpu().numpy()
+
+    def __len__(self) -> int:
+        return len(self.tensor)
+
+    def __iter__(self):
+        return (self[index] for index in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.tensor)
+
+    def __float__(self) -> float:
+        return float(self.tensor)
+
+    def __int__(self) -> int:
+        return int(self.tensor)
+
+    def __index__(self) -> int:
+        return self.tensor.__index__()
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = repr(self.tensor).removeprefix("tensor(").removesuffix(")")
+        body = body.replace("\n       ", "\n         ")
+        if self.grad_op is not None:
+            return f"Variable({body}, grad_op=<{self.grad_op.label}>)"
+        if self.requires_grad:
+            return f"Variable({body}, requires_grad=True)"
+        return f"Variable({body})"
+
+    # --- Graph --------------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf), times `gradient`, into the .grad of every leaf."""
+        from autogradlib.engine import run_backward
+
+        run_backward(self, gradient, retain_graph)
+
+    def retain_grad(self) -> None:
+        """Keep .grad on this intermediate Variable after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise GraphError("retain_grad: this Variable does not require grad")
+        if self.grad_op is not None:
+            self.grad_op.retain(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        op = self.grad_op
+        return op is not None and op.retained is not None and op.retained() is self
+
+    def detach(self) -> Variable:
+        """The same tensor, cut from the graph."""
+        return Variable._from_tensor(self.tensor)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Variable:
+        if self.grad_op is not None and not requires_grad:
+            raise GraphError(
+                "requires_grad_: only leaves can change requires_grad; use .detach() instead"
+            )
+        if requires_grad and not self.tensor.is_floating_point():
+            raise DTypeError(f"requires_grad_: {self.tensor.dtype} tensors cannot require grad")
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def draw_graph(self, params: dict | None = None):
+        """This Variable's graph as a graphviz.Digraph, drawn as torchviz draws it."""
+        from autogradlib.drawing import draw_graph
+
+        return draw_graph(self, params)
+
+    # --- Conversions (not differentiable, except to() between float dtypes) -----------------
+
+    def to(self, *args, **kwargs) -> Variable:
+        """Move or cast; differentiable, so gradients flow back in the original dtype and device."""
+        moved = ops.To.apply(self, args=args, kwargs=kwargs)
+        return moved if moved.tensor.is_floating_point() else moved.detach()
+
+    def float(self) -> Variable:
+        return self.to(torch.float32)
+
+    def double(self) -> Variable:
+        return self.to(torch.float64)
+
+    def cpu(self) -> Variable:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Variable:
+        return self.to("cuda" if device is None else device)
+
+    def argmax(self, dim=None, keepdim: bool = False) -> Variable:
+        return Variable._from_tensor(self.tensor.argmax(dim, keepdim))
+
+    def argmin(self, dim=None, keepdim: bool = False) -> Variable:
+        return Variable._from_tensor(self.tensor.argmin(dim, keepdim))
+
+    # --- Comparisons: plain boolean Variables, as torch returns boolean tensors --------------
+
+    def _compare(self, other, compare) -> Variable:
+        other = other.tensor if isinstance(other, Variable) else other
+        return Variable._from_tensor(compare(self.tensor, other))
+
+    def __eq__(self, other):
+        return self._compare(other, torch.Tensor.__eq__)
+
+    def __ne__(self, other):
+        return self._compare(other, torch.Tensor.__ne__)
+
+    def __lt__(self, other):
+        return self._compare(other, torch.Tensor.__lt__)
+
+    def __le__(self, other):
+        return self._compare(other, torch.Tensor.__le__)
+
+    def __gt__(self, other):
+        return self._compare(other, torch.Tensor.__gt__)
+
+    def __ge__(self, other):
+        return self._compare(other, torch.Tensor.__ge__)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    # --- Differentiable operations -------------------------------------------------------------
+
+    def __add__(self, other):
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, exponent):
+        return ops.Pow.apply(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.Pow.apply(base, self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __getitem__(self, index):
+        return ops.Index.apply(self, index=_unwrap_index(index))
+
+    add, sub, mul, div, pow, matmul, neg = (
+        __add__,
+        __sub__,
+        __mul__,
+        __truediv__,
+        __pow__,
+        __matmul__,
+        __neg__,
+    )
+    multiply, subtract, divide, true_divide = mul, sub, div, div
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def relu(self):
+        return ops.ReLU.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def softmax(self, dim: int):
+        return ops.Softmax.apply(self, dim=dim)
+
+    def log_softmax(self, dim: int):
+        return ops.LogSoftmax.apply(self, dim=dim)
+
+    def sum(self, dim=None, keepdim: bool = False):
+        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False):
+        """The largest element; with `dim`, (values, indices) along it, as torch.max."""
+        if dim is None:
+            return ops.Max.apply(self)
+        indices = self.tensor.argmax(dim, keepdim=True)
+        values = ops.MaxAlong.apply(self, dim=dim, indices=indices, keepdim=keepdim)
+        return MinMaxResult(values, indices if keepdim else indices.squeeze(dim))
+
+    def min(self, dim: int | None = None, keepdim: bool = False):
+        """The smallest element; with `dim`, (values, indices) along it, as torch.min."""
+        if dim is None:
+            return ops.Min.apply(self)
+        indices = self.tensor.argmin(dim, keepdim=True)
+        values = ops.MinAlong.apply(self, dim=dim, indices=indices, keepdim=keepdim)
+        return MinMaxResult(values, indices if keepdim else indices.squeeze(dim))
+
+    def t(self):
+        if self.dim() > 2:
+            raise ShapeError(f"t: expects at most 2 dimensions, got shape {tuple(self.shape)}")
+        return ops.Transpose.apply(self, dim0=0, dim1=-1)
+
+    def transpose(self, dim0: int, dim1: int):
+        return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)
+
+    def permute(self, *dims):
+        return ops.Permute.apply(self, dims=_flatten_sizes(dims))
+
+    def reshape(self, *shape):
+        return ops.Reshape.apply(self, shape=_flatten_sizes(shape))
+
+    def view(self, *shape):
+        return ops.View.apply(self, shape=_flatten_sizes(shape))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return ops.Reshape.apply(self, shape=self.tensor.flatten(start_dim, end_dim).shape)
+
+    def unsqueeze(self, dim: int):
+        return ops.Unsqueeze.apply(self, dim=dim)
+
+    def squeeze(self, dim=None):
+        return ops.Squeeze.apply(self, dim=dim)
+
+    def repeat(self, *sizes):
+        return ops.Repeat.apply(self, sizes=_flatten_sizes(sizes))
+
+    def expand(self, *sizes):
+        return ops.Expand.apply(self, sizes=_flatten_sizes(sizes))
+
+
+def _flatten_sizes(sizes: tuple) -> tuple:
+    """Accept both f(2, 3) and f((2, 3)), as torch does."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, torch.Size)):
+        return tuple(sizes[0])
+    return sizes
+
+
+def _unwrap_index(index):
+    """An index with Variables (say, a boolean mask) replaced by their tensors."""
+    if isinstance(index, tuple):
+        return tuple(_unwrap_index(part) for part in index)
+    return index.tensor if isinstance(index, Variable) else index
+
+
+# The operators build Variables, so they are imported once this class exists.
+from autogradlib import operators as ops  # noqa: E402
