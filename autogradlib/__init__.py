@@ -9,11 +9,11 @@ from autogradlib.errors import (
     GraphError,
     ShapeError,
 )
+from autogradlib.functional import cat, stack
 from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autogradlib.grad_operator import GradOperator
-from autogradlib.variable import Variable
-from autogradlib.functional import cat, stack  # noqa: I001  (needs Variable first)
 from autogradlib.gradcheck import gradcheck
+from autogradlib.variable import Variable
 
 __all__ = [
     "AnomalyError",

@@ -51,9 +51,16 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
         if retained is not None:
             accumulate_into_leaf(retained, grad_output, shared=True)
     grads = operator.pass_grad(grad_output)
+    if isinstance(grads, torch.Tensor):
+        grads = (grads,)
+    if len(grads) != len(operator.inputs):
+        raise GraphError(
+            f"backward: {operator.label}.pass_grad returned {len(grads)} gradients for "
+            f"{len(operator.inputs)} operands; return one per operand (None where not needed)"
+        )
     if anomaly.enabled:
         anomaly.check_backward(operator, grads)
-    for variable, grad in zip(operator.inputs, grads, strict=False):
+    for variable, grad in zip(operator.inputs, grads, strict=True):
         if variable is None or grad is None:
             continue
         if grad.shape != variable.tensor.shape:
@@ -71,7 +78,7 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
 
 
 def accumulate_into_leaf(variable, grad: torch.Tensor, shared: bool) -> None:
-    """Add `grad` to `variable.grad`; a first gradient is stored as is unless other code shares it."""
+    """Add `grad` to `variable.grad`; a first gradient is kept as is unless other code shares it."""
     if variable.grad is None:
         # A gradient that is also another leaf's (or a view of one) is copied, so that editing
         # one .grad in place never changes another.
@@ -91,19 +98,12 @@ def sum_to_shape(grad: torch.Tensor, shape: torch.Size, label: str) -> torch.Ten
     dims = list(range(extra)) + stretched
     if dims:
         grad = grad.sum(dims, keepdim=True)
-    if extra < 0 or grad.numel() != _numel(shape):
+    if extra < 0 or grad.shape[extra:] != shape:
         raise ShapeError(
             f"backward: {label} returned a gradient of shape {tuple(grad.shape)} for an operand "
             f"of shape {tuple(shape)}, which broadcasting cannot explain"
         )
     return grad.reshape(shape)
-
-
-def _numel(shape) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
 
 
 def initial_gradient(root, gradient) -> torch.Tensor:
@@ -126,6 +126,7 @@ def initial_gradient(root, gradient) -> torch.Tensor:
         )
     if gradient.dtype != tensor.dtype:
         raise DTypeError(
-            f"backward: gradient has dtype {gradient.dtype}, but the output has dtype {tensor.dtype}"
+            f"backward: gradient has dtype {gradient.dtype}, "
+            f"but the output has dtype {tensor.dtype}"
         )
     return gradient

@@ -19,7 +19,7 @@ class GradOperator:
       - `forward(self, *tensors, **options) -> torch.Tensor`, keeping on `self` what backward needs;
       - `pass_grad(self, grad_output) -> tuple`, one gradient per operand, each shaped like the
         output's broadcast of that operand (the engine sums it back to the operand's shape), or None
-        where `self.needs_input_grad[i]` is False.
+        where `self.needs_input_grad[i]` is False (a bare tensor will do for a single operand).
     and is used as `MyOperator.apply(*operands, **options)`, which returns a Variable.
     """
 
@@ -27,12 +27,12 @@ class GradOperator:
     # instance dict, so release() can free all of it at once without knowing the operator.
     __slots__ = (
         "__dict__",
+        "grad_output",
         "inputs",
         "needs_input_grad",
-        "sequence",
-        "grad_output",
         "released",
         "retained",
+        "sequence",
     )
     label = "GradOperator"
 
@@ -116,7 +116,8 @@ def check_operands_match(label: str, tensors: list) -> None:
         if first is None:
             first = tensor
             continue
-        if tensor.dtype is not first.dtype and tensor.is_floating_point() and first.is_floating_point():
+        both_floating = tensor.is_floating_point() and first.is_floating_point()
+        if tensor.dtype is not first.dtype and both_floating:
             raise DTypeError(
                 f"{label}: operands have different dtypes, {first.dtype} and {tensor.dtype}; "
                 "convert one with .to(dtype) first"

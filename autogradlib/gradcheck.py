@@ -33,7 +33,8 @@ def gradcheck(
         analytical = _analytical_jacobian(fn, leaves, index)
         numerical = _numerical_jacobian(fn, leaves, index, eps)
         error = (analytical - numerical).abs() - (atol + rtol * numerical.abs())
-        if error.numel() and error.max() > 0:
+        # Written as "not within tolerance" so that a NaN gradient fails too.
+        if not bool((error <= 0).all()):
             if not raise_exception:
                 return False
             raise GradcheckError(_describe_mismatch(index, leaf, analytical, numerical, error))
@@ -48,12 +49,14 @@ def _as_float64(value):
     if isinstance(value, Variable):
         value = value.tensor
     if _is_float(value):
-        return value.detach().to(torch.float64).clone()
+        # Contiguous, so that the numerical Jacobian can nudge elements through a flat view.
+        return value.detach().to(torch.float64).clone(memory_format=torch.contiguous_format)
     return value
 
 
 def _evaluate(fn, leaves) -> torch.Tensor:
-    return fn(*leaves).tensor.reshape(-1)
+    # A copy: a view-like fn (reshape, slicing) returns the input's storage, nudged afterwards.
+    return fn(*leaves).tensor.reshape(-1).clone()
 
 
 def _analytical_jacobian(fn, leaves, index: int) -> torch.Tensor:
@@ -96,7 +99,8 @@ def _numerical_jacobian(fn, leaves, index: int, eps: float) -> torch.Tensor:
 def _describe_mismatch(index, leaf, analytical, numerical, error) -> str:
     worst = int(error.reshape(-1).argmax())
     output_position, input_position = divmod(worst, analytical.shape[1])
-    input_index = tuple(int(i) for i in torch.unravel_index(torch.tensor(input_position), leaf.shape))
+    unravelled = torch.unravel_index(torch.tensor(input_position), leaf.shape)
+    input_index = tuple(int(i) for i in unravelled)
     a = analytical.reshape(-1)[worst].item()
     n = numerical.reshape(-1)[worst].item()
     return (

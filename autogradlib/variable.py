@@ -20,7 +20,7 @@ class Variable:
     wrapped with requires_grad=False.
     """
 
-    __slots__ = ("tensor", "grad", "grad_op", "requires_grad", "name", "__weakref__")
+    __slots__ = ("__weakref__", "grad", "grad_op", "name", "requires_grad", "tensor")
     # Make `tensor + variable` and `array + variable` defer to Variable's reflected operators.
     __array_priority__ = 1000
 

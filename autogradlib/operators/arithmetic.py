@@ -31,7 +31,8 @@ class SubOperator(GradOperator):
         return a - b
 
     def pass_grad(self, grad_output):
-        return grad_output, -grad_output if self.needs_input_grad[1] else None
+        need_a, need_b = self.needs_input_grad
+        return grad_output if need_a else None, -grad_output if need_b else None
 
 
 class MulOperator(GradOperator):
@@ -124,11 +125,12 @@ class MatMulOperator(GradOperator):
         # 1-D operands act as a row (a) or a column (b), which is then dropped from the output.
         a_matrix = a.unsqueeze(0) if a.dim() == 1 else a
         b_matrix = b.unsqueeze(-1) if b.dim() == 1 else b
+        # Column first: for vector @ vector the output is 0-d and has no dimension -2 yet.
         grad_matrix = grad_output
-        if a.dim() == 1:
-            grad_matrix = grad_matrix.unsqueeze(-2)
         if b.dim() == 1:
             grad_matrix = grad_matrix.unsqueeze(-1)
+        if a.dim() == 1:
+            grad_matrix = grad_matrix.unsqueeze(-2)
         grad_a = grad_b = None
         if need_a:
             grad_a = grad_matrix @ b_matrix.mT

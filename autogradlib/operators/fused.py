@@ -53,9 +53,10 @@ class MSELossOperator(GradOperator):
         return reduce_loss(self.difference.square(), reduction)
 
     def pass_grad(self, grad_output):
+        need_x, need_target = self.needs_input_grad
         count = self.difference.numel()
         grad_x = (2 * self.difference) * reduction_scale(grad_output, count, self.reduction)
-        return grad_x, -grad_x if self.needs_input_grad[1] else None
+        return grad_x if need_x else None, -grad_x if need_target else None
 
 
 class CrossEntropyLossOperator(GradOperator):
@@ -76,18 +77,20 @@ class CrossEntropyLossOperator(GradOperator):
         return reduce_loss(losses, reduction)
 
     def pass_grad(self, grad_output):
-        target = self.target
-        scale = reduction_scale(grad_output, target.shape[0], self.reduction)
+        need_logits, need_target = self.needs_input_grad
+        scale = reduction_scale(grad_output, self.target.shape[0], self.reduction)
         if self.reduction == "none":
             scale = scale.unsqueeze(1)
+        grad_logits = self._grad_logits() * scale if need_logits else None
+        grad_target = -self.log_probabilities * scale if need_target else None
+        return grad_logits, grad_target
+
+    def _grad_logits(self):
+        """d(loss term)/d(logits): softmax(x) * sum(y) - y, y one-hot for class indices."""
+        target = self.target
         probabilities = self.log_probabilities.exp()
         if target.is_floating_point():
-            grad_logits = probabilities * target.sum(1, keepdim=True) - target
-        else:
-            grad_logits = probabilities.scatter_add(
-                1, target.unsqueeze(1), probabilities.new_full((target.shape[0], 1), -1.0)
-            )
-        grad_target = None
-        if self.needs_input_grad[1]:
-            grad_target = -self.log_probabilities * scale
-        return grad_logits * scale, grad_target
+            return probabilities * target.sum(1, keepdim=True) - target
+        return probabilities.scatter_add(
+            1, target.unsqueeze(1), probabilities.new_full((target.shape[0], 1), -1.0)
+        )

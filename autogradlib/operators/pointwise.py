@@ -59,8 +59,9 @@ class ReLUOperator(GradOperator):
         return self.output
 
     def pass_grad(self, grad_output):
-        # A new tensor: the incoming gradient may be shared with other branches.
-        return (grad_output.masked_fill(self.output <= 0, 0),)
+        # sign(out) is the 0/1 mask as floats: several times faster than a boolean mask on CPU.
+        # mul_ writes into that fresh mask, never into grad_output, which other branches may share.
+        return (self.output.sign().mul_(grad_output),)
 
 
 class SigmoidOperator(GradOperator):

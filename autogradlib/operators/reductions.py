@@ -7,10 +7,11 @@ from autogradlib.grad_operator import GradOperator
 
 def reduced_dims(dim, ndim: int) -> list:
     """The non-negative, sorted dimensions named by `dim` (an int, a sequence, or None for all)."""
-    if dim is None:
+    if dim is None or ndim == 0:
+        # A 0-d tensor accepts dim 0 or -1, but has no dimension to put back.
         return list(range(ndim))
     dims = [dim] if isinstance(dim, int) else list(dim)
-    return sorted(d % ndim if ndim else 0 for d in dims)
+    return sorted(d % ndim for d in dims)
 
 
 def expand_back(grad_output, shape, dims: list, keepdim: bool):
@@ -27,7 +28,7 @@ class SumOperator(GradOperator):
     def forward(self, a, dim=None, keepdim=False):
         self.shape, self.keepdim = a.shape, keepdim
         self.dims = reduced_dims(dim, a.dim())
-        return a.sum() if dim is None else a.sum(dim, keepdim=keepdim)
+        return a.sum(dim=dim, keepdim=keepdim)
 
     def pass_grad(self, grad_output):
         return (expand_back(grad_output, self.shape, self.dims, self.keepdim),)
@@ -39,7 +40,7 @@ class MeanOperator(GradOperator):
     def forward(self, a, dim=None, keepdim=False):
         self.shape, self.keepdim = a.shape, keepdim
         self.dims = reduced_dims(dim, a.dim())
-        output = a.mean() if dim is None else a.mean(dim, keepdim=keepdim)
+        output = a.mean(dim=dim, keepdim=keepdim)
         self.count = max(a.numel() // max(output.numel(), 1), 1) if a.numel() else 0
         return output
 

@@ -1,0 +1,356 @@
+"""`autogradlib bench`: the reference training timed in Autogradlib and PyTorch eager, side by side.
+
+Both libraries train the same 2-h-h-h-2 network (ReLU, Softmax, MSE, plain SGD) from the same
+initial weights, on the same data in the same order, with the same thread count, in alternating
+runs. A third column, the floor, runs Autogradlib's own operators' forward and pass_grad by hand,
+with no Variables, no graph and no engine: what remains between it and Autogradlib is bookkeeping.
+PyTorch's modules and optimizers appear here only as the competitor.
+"""
+
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from autogradlib import data, nn, operators, optim
+from autogradlib.files import atomic_write_text
+from autogradlib.grad_mode import no_grad
+
+REGIMES = (("full batch", 1000), ("mini-batch", 100))
+# Issue 4's targets: the median of pairwise ratios Autogradlib / PyTorch eager, one thread each.
+RATIO_TARGETS = {"full batch": 0.65, "mini-batch": 0.40}
+WIDE_LAYERS = (256, 1024)  # where Autogradlib must be no slower than PyTorch
+SCALING_WIDTHS = (25, 256, 1024)
+SCALING_BATCHES = (100, 1000, 10000)
+LEARNING_RATE = 0.1
+
+
+@dataclass
+class Workload:
+    """What one timed training does."""
+
+    hidden: int = 25
+    batch_size: int = 100
+    points: int = 1000
+    epochs: int = 500
+    seed: int = 0
+
+
+def make_data(workload: Workload):
+    """Standardised disk points, one-hot targets, and each epoch's shuffled order."""
+    generator = torch.Generator().manual_seed(workload.seed)
+    inputs, labels = data.make_disk_dataset(workload.points, generator)
+    (inputs,) = data.standardize(inputs)
+    targets = data.one_hot(labels, 2)
+    orders = [torch.randperm(workload.points, generator=generator) for _ in range(workload.epochs)]
+    return inputs, targets, orders
+
+
+def build_models(workload: Workload):
+    """An Autogradlib network and the equivalent torch.nn one, holding the same weights."""
+    width = workload.hidden
+    generator = torch.Generator().manual_seed(workload.seed + 1)
+    sizes = [2, width, width, width, 2]
+    ours_layers, torch_layers = [], []
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        ours_layers.append(nn.Linear(fan_in, fan_out, generator=generator))
+        torch_layers.append(torch.nn.Linear(fan_in, fan_out))
+        last = index == len(sizes) - 2
+        ours_layers.append(nn.Softmax(dim=1) if last else nn.ReLU())
+        torch_layers.append(torch.nn.Softmax(dim=1) if last else torch.nn.ReLU())
+    ours, theirs = nn.Sequential(*ours_layers), torch.nn.Sequential(*torch_layers)
+    theirs.load_state_dict({name: tensor.clone() for name, tensor in ours.state_dict().items()})
+    return ours, theirs
+
+
+def epoch_batches(inputs, targets, order, batch_size):
+    """One epoch's (inputs, targets) batches in the given order: the same work for every library."""
+    return zip(inputs[order].split(batch_size), targets[order].split(batch_size), strict=True)
+
+
+def train_autogradlib(model, inputs, targets, orders, batch_size) -> float:
+    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    loss_function = nn.MSELoss()
+    for order in orders:
+        for batch_inputs, batch_targets in epoch_batches(inputs, targets, order, batch_size):
+            optimizer.zero_grad()
+            loss = loss_function(model(batch_inputs), batch_targets)
+            loss.backward()
+            optimizer.step()
+    return loss_function(model(inputs), targets).item()
+
+
+def train_pytorch(model, inputs, targets, orders, batch_size) -> float:
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    loss_function = torch.nn.MSELoss()
+    for order in orders:
+        for batch_inputs, batch_targets in epoch_batches(inputs, targets, order, batch_size):
+            optimizer.zero_grad()
+            loss = loss_function(model(batch_inputs), batch_targets)
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        return loss_function(model(inputs), targets).item()
+
+
+def new_operator(kind, *needs_input_grad):
+    """An operator instance used by hand, outside any graph."""
+    operator = kind.__new__(kind)
+    operator.needs_input_grad = needs_input_grad
+    return operator
+
+
+def train_floor(model, inputs, targets, orders, batch_size) -> float:
+    """The same tensor work as train_autogradlib, calling the operators directly: no bookkeeping."""
+    weights = [
+        (layer.weight.tensor, layer.bias.tensor) for layer in model if hasattr(layer, "weight")
+    ]
+    parameters = [tensor for pair in reversed(weights) for tensor in pair]
+    last = len(weights) - 1
+    for order in orders:
+        for batch_inputs, batch_targets in epoch_batches(inputs, targets, order, batch_size):
+            layers, hidden = [], batch_inputs
+            for index, (weight, bias) in enumerate(weights):
+                linear = new_operator(operators.Linear, index > 0, True, True)
+                activation = (
+                    new_operator(operators.Softmax, True)
+                    if index == last
+                    else new_operator(operators.ReLU, True)
+                )
+                hidden = linear.forward(hidden, weight, bias)
+                hidden = (
+                    activation.forward(hidden, 1) if index == last else activation.forward(hidden)
+                )
+                layers.append((linear, activation))
+            loss_operator = new_operator(operators.MSELoss, True, False)
+            loss = loss_operator.forward(hidden, batch_targets)
+            grad = loss_operator.pass_grad(torch.ones_like(loss))[0]
+            grads = []
+            for linear, activation in reversed(layers):
+                grad_input, grad_weight, grad_bias = linear.pass_grad(activation.pass_grad(grad)[0])
+                grads += [grad_weight, grad_bias]
+                grad = grad_input
+            torch._foreach_add_(parameters, grads, alpha=-LEARNING_RATE)
+    with no_grad():
+        return nn.MSELoss()(model(inputs), targets).item()
+
+
+TRAINERS = {"autogradlib": train_autogradlib, "pytorch": train_pytorch, "floor": train_floor}
+
+
+def time_training(library: str, workload: Workload, prepared) -> tuple[float, float]:
+    """(seconds, final full-data loss) of one training from the shared initial weights."""
+    inputs, targets, orders, ours, theirs = prepared
+    model = theirs if library == "pytorch" else ours
+    initial = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    started = time.perf_counter()
+    loss = TRAINERS[library](model, inputs, targets, orders, workload.batch_size)
+    seconds = time.perf_counter() - started
+    model.load_state_dict(initial)
+    return seconds, loss
+
+
+def prepare(workload: Workload):
+    inputs, targets, orders = make_data(workload)
+    ours, theirs = build_models(workload)
+    return inputs, targets, orders, ours, theirs
+
+
+def compare(workload: Workload, repeats: int, libraries=("autogradlib", "pytorch")) -> dict:
+    """Alternate the libraries `repeats` times; times, their pairwise ratios and final losses."""
+    prepared = prepare(workload)
+    warm_up = Workload(**{**asdict(workload), "epochs": 1})
+    for library in libraries:
+        time_training(library, warm_up, (*prepared[:2], prepared[2][:1], *prepared[3:]))
+    times = {library: [] for library in libraries}
+    losses = {}
+    for repeat in range(repeats):
+        order = libraries if repeat % 2 == 0 else tuple(reversed(libraries))
+        for library in order:
+            seconds, loss = time_training(library, workload, prepared)
+            times[library].append(seconds)
+            losses[library] = loss
+    reference = times["pytorch"]
+    result = {"workload": asdict(workload), "repeats": repeats, "libraries": {}}
+    for library in libraries:
+        ratios = [mine / theirs for mine, theirs in zip(times[library], reference, strict=True)]
+        result["libraries"][library] = {
+            "mean_seconds": statistics.mean(times[library]),
+            "median_seconds": statistics.median(times[library]),
+            "times": times[library],
+            "median_ratio": statistics.median(ratios),
+            "min_ratio": min(ratios),
+            "max_ratio": max(ratios),
+            "final_loss": losses[library],
+        }
+    return result
+
+
+def peak_memory_kib(library: str, workload: Workload) -> int:
+    """Peak resident memory a training adds over its process's baseline, in a fresh process."""
+    command = [sys.executable, "-m", "autogradlib.benchmark", "memory", library,
+               json.dumps(asdict(workload))]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return int(output.split()[-1])
+
+
+def _memory_probe(library: str, workload_json: str) -> None:
+    """Child side of peak_memory_kib: train once, print the peak RSS added (KiB)."""
+    torch.set_num_threads(1)
+    workload = Workload(**json.loads(workload_json))
+    prepared = prepare(workload)
+    warm_up = Workload(**{**asdict(workload), "epochs": 1})
+    time_training(library, warm_up, (*prepared[:2], prepared[2][:1], *prepared[3:]))
+    # Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so the peak read after
+    # training is the training's own, not the import's.
+    Path("/proc/self/clear_refs").write_text("5")
+    baseline = _status_kib("VmRSS")
+    time_training(library, workload, prepared)
+    print(_status_kib("VmHWM") - baseline)
+
+
+def _status_kib(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def scaling_row(hidden: int, batch_size: int, repeats: int, target_seconds: float) -> dict:
+    """Milliseconds per step at one width and batch size, for all three columns."""
+    probe = Workload(hidden=hidden, batch_size=batch_size, points=batch_size, epochs=1)
+    prepared = prepare(probe)
+    step_seconds, _ = time_training("pytorch", probe, prepared)
+    steps = max(2, min(300, int(target_seconds / max(step_seconds, 1e-6))))
+    workload = Workload(hidden=hidden, batch_size=batch_size, points=batch_size, epochs=steps)
+    result = compare(workload, repeats, ("autogradlib", "pytorch", "floor"))
+    row = {"hidden": hidden, "batch_size": batch_size, "steps": steps}
+    for library, numbers in result["libraries"].items():
+        row[f"{library}_ms"] = numbers["median_seconds"] / steps * 1000
+        row[f"{library}_ratio"] = numbers["median_ratio"]
+    return row
+
+
+def format_markdown(report: dict) -> str:
+    lines = [
+        f"Threads: {report['threads']}; repeats: {report['repeats']}; epochs: {report['epochs']}; "
+        f"torch {report['torch_version']}.",
+        "",
+        "| regime | library | mean time | median time | ratio to PyTorch (median, min-max) "
+        "| final loss | peak memory |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for regime in report["regimes"]:
+        for library, numbers in regime["libraries"].items():
+            memory = regime["peak_memory_kib"].get(library)
+            lines.append(
+                f"| {regime['name']} (batch {regime['workload']['batch_size']}) | {library} "
+                f"| {numbers['mean_seconds']:.3f} s | {numbers['median_seconds']:.3f} s "
+                f"| {numbers['median_ratio']:.3f} ({numbers['min_ratio']:.3f}-"
+                f"{numbers['max_ratio']:.3f}) | {numbers['final_loss']:.6f} "
+                f"| {'-' if memory is None else f'{memory / 1024:.1f} MiB'} |"
+            )
+    if report["scaling"]:
+        lines += [
+            "",
+            "Scaling (milliseconds per training step; ratios are to PyTorch eager):",
+            "",
+            "| width | batch | Autogradlib | PyTorch | floor | Autogradlib / PyTorch "
+            "| floor / PyTorch |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in report["scaling"]:
+            lines.append(
+                f"| {row['hidden']} | {row['batch_size']} | {row['autogradlib_ms']:.3f} "
+                f"| {row['pytorch_ms']:.3f} | {row['floor_ms']:.3f} "
+                f"| {row['autogradlib_ratio']:.3f} | {row['floor_ratio']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def target_checks(report: dict) -> list[tuple[str, bool]]:
+    """(description, met) for each of the benchmark's targets."""
+    checks = []
+    for regime in report["regimes"]:
+        ours = regime["libraries"]["autogradlib"]
+        target = RATIO_TARGETS[regime["name"]]
+        checks.append(
+            (f"{regime['name']}: median ratio {ours['median_ratio']:.3f} <= {target}",
+             ours["median_ratio"] <= target)
+        )  # fmt: skip
+        theirs = regime["libraries"]["pytorch"]
+        agree = abs(ours["final_loss"] - theirs["final_loss"]) <= 1e-3 * abs(theirs["final_loss"])
+        checks.append(
+            (f"{regime['name']}: final losses agree ({ours['final_loss']:.6f} vs "
+             f"{theirs['final_loss']:.6f})", agree)
+        )  # fmt: skip
+        memory = regime["peak_memory_kib"]
+        if memory:
+            checks.append(
+                (f"{regime['name']}: peak memory {memory['autogradlib'] / 1024:.1f} MiB <= "
+                 f"PyTorch's {memory['pytorch'] / 1024:.1f} MiB",
+                 memory["autogradlib"] <= memory["pytorch"])
+            )  # fmt: skip
+    for row in report["scaling"]:
+        if row["hidden"] in WIDE_LAYERS:
+            checks.append(
+                (f"width {row['hidden']}, batch {row['batch_size']}: ratio "
+                 f"{row['autogradlib_ratio']:.3f} <= 1", row["autogradlib_ratio"] <= 1.0)
+            )  # fmt: skip
+    return checks
+
+
+def run(
+    repeats: int = 10,
+    epochs: int = 500,
+    threads: int = 1,
+    scaling: bool = True,
+    scaling_repeats: int = 3,
+    scaling_seconds: float = 0.3,
+    memory: bool = True,
+    out: Path | None = None,
+    progress=print,
+) -> dict:
+    """The whole benchmark: both regimes, then the scaling table; writes bench.json and bench.md."""
+    torch.set_num_threads(threads)
+    report = {
+        "threads": threads,
+        "repeats": repeats,
+        "epochs": epochs,
+        "torch_version": torch.__version__,
+        "regimes": [],
+        "scaling": [],
+    }
+    for name, batch_size in REGIMES:
+        progress(f"{name}: {repeats} alternating runs of {epochs} epochs...")
+        workload = Workload(batch_size=batch_size, epochs=epochs)
+        regime = {"name": name, **compare(workload, repeats, ("autogradlib", "pytorch", "floor"))}
+        regime["peak_memory_kib"] = (
+            {library: peak_memory_kib(library, workload) for library in ("autogradlib", "pytorch")}
+            if memory
+            else {}
+        )
+        report["regimes"].append(regime)
+    if scaling:
+        for hidden in SCALING_WIDTHS:
+            for batch_size in SCALING_BATCHES:
+                progress(f"scaling: width {hidden}, batch {batch_size}...")
+                report["scaling"].append(
+                    scaling_row(hidden, batch_size, scaling_repeats, scaling_seconds)
+                )
+    markdown = format_markdown(report)
+    if out is not None:
+        atomic_write_text(Path(out) / "bench.json", json.dumps(report, indent=1) + "\n")
+        atomic_write_text(Path(out) / "bench.md", markdown + "\n")
+    return report
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "memory":
+    _memory_probe(sys.argv[2], sys.argv[3])

@@ -1,0 +1,206 @@
+"""The reference experiment: a 2-25-25-25-2 network learns which points of the unit square lie in
+the disk of area 1/2 centred at (0.5, 0.5), repeated over seeds."""
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from autogradlib import data, nn, optim
+from autogradlib.grad_mode import no_grad
+
+# The 2018 report's table (median ± std over 20 runs): the bar every default run must clear.
+SEED_TABLE = {
+    "train_loss": (0.0228, 0.0023),
+    "train_accuracy": (0.986, 0.0034),
+    "test_loss": (0.0254, 0.0028),
+    "test_accuracy": (0.983, 0.0055),
+}
+METRICS = tuple(SEED_TABLE)
+
+
+@dataclass
+class Config:
+    """Everything that decides a run's numbers."""
+
+    epochs: int = 500
+    repeats: int = 20
+    batch_size: int = 100
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    hidden: int = 25
+    train_points: int = 1000
+    test_points: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+
+
+@dataclass
+class RunState:
+    """One repeat in progress: what a checkpoint saves and a resume restores."""
+
+    index: int
+    model: nn.Module
+    optimizer: optim.Optimizer
+    generator: torch.Generator
+    epoch: int = 0
+    seconds: float = 0.0
+    curves: dict = field(default_factory=lambda: {"epoch": [], **{name: [] for name in METRICS}})
+
+
+@dataclass
+class Dataset:
+    """Standardised inputs, labels and one-hot targets of the train and test sets."""
+
+    train_inputs: torch.Tensor
+    train_labels: torch.Tensor
+    train_targets: torch.Tensor
+    test_inputs: torch.Tensor
+    test_labels: torch.Tensor
+    test_targets: torch.Tensor
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' is CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_model(config: Config, generator: torch.Generator) -> nn.Sequential:
+    """2 -> hidden -> hidden -> hidden -> 2, ReLU between, Softmax(dim=1) on top (the seed's)."""
+    width = config.hidden
+    options = {"generator": generator, "dtype": getattr(torch, config.dtype)}
+    return nn.Sequential(
+        nn.Linear(2, width, **options),
+        nn.ReLU(),
+        nn.Linear(width, width, **options),
+        nn.ReLU(),
+        nn.Linear(width, width, **options),
+        nn.ReLU(),
+        nn.Linear(width, 2, **options),
+        nn.Softmax(dim=1),
+    )
+
+
+def build_optimizer(config: Config, parameters) -> optim.Optimizer:
+    if config.optimizer == "sgd":
+        return optim.SGD(parameters, lr=config.lr, momentum=config.momentum)
+    if config.optimizer == "adam":
+        return optim.Adam(parameters, lr=config.lr)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+
+
+def make_dataset(config: Config, generator: torch.Generator) -> Dataset:
+    """Fresh train and test points from `generator`, standardised with the train statistics."""
+    dtype = getattr(torch, config.dtype)
+    device = resolve_device(config.device)
+    train_inputs, train_labels = data.make_disk_dataset(config.train_points, generator, dtype)
+    test_inputs, test_labels = data.make_disk_dataset(config.test_points, generator, dtype)
+    train_inputs, test_inputs = data.standardize(train_inputs, test_inputs)
+    tensors = [
+        train_inputs,
+        train_labels,
+        data.one_hot(train_labels, 2, dtype),
+        test_inputs,
+        test_labels,
+        data.one_hot(test_labels, 2, dtype),
+    ]
+    return Dataset(*(tensor.to(device) for tensor in tensors))
+
+
+def start_run(config: Config, index: int) -> tuple[RunState, Dataset]:
+    """Repeat `index`: its data, initial weights and shuffling all come from seed + index."""
+    generator = torch.Generator().manual_seed(config.seed + index)
+    dataset = make_dataset(config, generator)
+    model = build_model(config, generator).to(resolve_device(config.device))
+    optimizer = build_optimizer(config, model.parameters())
+    return RunState(index, model, optimizer, generator), dataset
+
+
+def evaluate(model: nn.Module, inputs, labels, targets, loss_function) -> tuple[float, float]:
+    """(loss, accuracy) of `model` on a whole set, recording nothing."""
+    with no_grad():
+        outputs = model(inputs)
+        loss = loss_function(outputs, targets).item()
+    accuracy = (outputs.tensor.argmax(1) == labels).double().mean().item()
+    return loss, accuracy
+
+
+def train_epoch(state: RunState, dataset: Dataset, config: Config, loss_function) -> None:
+    """One pass over the shuffled training set, then the epoch's metrics on both sets."""
+    started = time.perf_counter()
+    model, optimizer = state.model, state.optimizer
+    model.train()
+    for inputs, targets in data.batches(
+        dataset.train_inputs, dataset.train_targets, config.batch_size, generator=state.generator
+    ):
+        optimizer.zero_grad()
+        loss = loss_function(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    train = evaluate(
+        model, dataset.train_inputs, dataset.train_labels, dataset.train_targets, loss_function
+    )
+    test = evaluate(
+        model, dataset.test_inputs, dataset.test_labels, dataset.test_targets, loss_function
+    )
+    state.epoch += 1
+    state.seconds += time.perf_counter() - started
+    curves = state.curves
+    curves["epoch"].append(state.epoch)
+    for name, value in zip(METRICS, (*train, *test), strict=True):
+        curves[name].append(value)
+
+
+def run_result(config: Config, state: RunState) -> dict:
+    """A finished repeat as results.json stores it."""
+    final = {name: state.curves[name][-1] for name in METRICS}
+    return {
+        "seed": config.seed + state.index,
+        **final,
+        "seconds": state.seconds,
+        "curves": state.curves,
+    }
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Median and standard deviation of each final metric over the runs."""
+    summary = {}
+    for name in METRICS:
+        values = [run[name] for run in runs]
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        summary[name] = {"median": statistics.median(values), "std": spread}
+    return summary
+
+
+def format_table(summary: dict) -> str:
+    """The seed's table (median ± std), with the 2018 numbers beside ours."""
+    lines = [
+        f"{'':8}{'loss (median ± std)':>24}{'accuracy (median ± std)':>28}"
+        f"{'2018 loss':>20}{'2018 accuracy':>20}",
+    ]
+    for split in ("train", "test"):
+        loss, accuracy = summary[f"{split}_loss"], summary[f"{split}_accuracy"]
+        seed_loss, seed_accuracy = SEED_TABLE[f"{split}_loss"], SEED_TABLE[f"{split}_accuracy"]
+        lines.append(
+            f"{split:8}{loss['median']:>15.4f} ± {loss['std']:.4f}"
+            f"{accuracy['median']:>19.4f} ± {accuracy['std']:.4f}"
+            f"{seed_loss[0]:>11.4f} ± {seed_loss[1]:.4f}"
+            f"{seed_accuracy[0]:>11.3f} ± {seed_accuracy[1]:.4f}"
+        )
+    return "\n".join(lines)
+
+
+def beats_seed(summary: dict) -> bool:
+    """True when every median is better than the 2018 table's: lower loss, higher accuracy."""
+    return all(
+        summary[name]["median"] < SEED_TABLE[name][0]
+        if name.endswith("loss")
+        else summary[name]["median"] > SEED_TABLE[name][0]
+        for name in METRICS
+    )

@@ -1,0 +1,33 @@
+"""Neural-network building blocks, as torch.nn: modules, layers, losses, init and functional."""
+
+from autogradlib.nn import functional, init
+from autogradlib.nn.layers import (
+    Dropout,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from autogradlib.nn.losses import CrossEntropyLoss, MSELoss
+from autogradlib.nn.module import IncompatibleKeys, Module, StateDictError
+
+__all__ = [
+    "CrossEntropyLoss",
+    "Dropout",
+    "IncompatibleKeys",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "Module",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "StateDictError",
+    "Tanh",
+    "functional",
+    "init",
+]

@@ -1,0 +1,174 @@
+"""The layers: Linear, the activations, Dropout and Sequential, printed as torch.nn prints them."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import torch
+
+from autogradlib.errors import DeviceError, DTypeError, ShapeError
+from autogradlib.nn import functional as F, init
+from autogradlib.nn.module import Module
+from autogradlib.variable import Variable
+
+
+class Linear(Module):
+    """x @ weight^T + bias; weight (out_features, in_features) Xavier-normal, bias zeros."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        # Drawn where the generator lives (a CPU generator cannot fill a GPU tensor), then moved.
+        draw_device = generator.device if generator is not None else device
+        weight = torch.empty(out_features, in_features, dtype=dtype, device=draw_device)
+        init.xavier_normal_(weight, generator=generator)
+        if device is not None:
+            weight = weight.to(device)
+        self.weight = Variable(weight)
+        self.bias = (
+            Variable(torch.zeros(out_features, dtype=dtype, device=device)) if bias else None
+        )
+
+    def forward(self, input) -> Variable:
+        if input.dim() == 0 or input.shape[-1] != self.in_features:
+            raise ShapeError(
+                f"{self!r}: expected input with last dimension {self.in_features}, "
+                f"got shape {tuple(input.shape)}"
+            )
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, input) -> Variable:
+        return F.relu(input)
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, input) -> Variable:
+        return F.tanh(input)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x))."""
+
+    def forward(self, input) -> Variable:
+        return F.sigmoid(input)
+
+
+class Softmax(Module):
+    """exp(x_i) / sum_j exp(x_j) along `dim`."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input) -> Variable:
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """x_i - log(sum_j exp(x_j)) along `dim`."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input) -> Variable:
+        return F.log_softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability p and scale the rest by 1 / (1 - p)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        F.check_dropout_probability(p)
+        self.p = p
+
+    def forward(self, input) -> Variable:
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        # Never in place (a Variable's tensor may be needed by backward); printed as torch does.
+        return f"p={self.p}, inplace=False"
+
+
+class Sequential(Module):
+    """Layers applied in order; built from modules, or from an OrderedDict of named modules."""
+
+    def __init__(self, *layers) -> None:
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], OrderedDict):
+            named = list(layers[0].items())
+        else:
+            named = [(str(index), layer) for index, layer in enumerate(layers)]
+        self._layers: dict[str, Module] = {}
+        for name, layer in named:
+            self._add(name, layer)
+
+    def _add(self, name: str, layer: Module) -> None:
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential: layer ({name}) is a {type(layer).__name__}, not a Module")
+        self._layers[name] = layer
+
+    def _members(self):
+        # The layers take the place of the dict that holds them, so their names are '0', '1', ...
+        for name, value in super()._members():
+            if name == "_layers":
+                yield from value.items()
+            else:
+                yield name, value
+
+    def forward(self, input):
+        for name, layer in self._layers.items():
+            try:
+                input = layer(input)
+            except (ShapeError, DTypeError, DeviceError) as error:
+                raise type(error)(f"Sequential layer ({name}): {error}") from error
+        return input
+
+    def append(self, layer: Module) -> Sequential:
+        """Add `layer` at the end."""
+        self._add(str(len(self._layers)), layer)
+        return self
+
+    def __getitem__(self, index: int | slice):
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._layers.items())[index]))
+        layers = list(self._layers.values())
+        if not -len(layers) <= index < len(layers):
+            raise IndexError(f"index {index} is out of range for a Sequential of {len(layers)}")
+        return layers[index]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._layers.values())

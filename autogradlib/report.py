@@ -1,0 +1,59 @@
+"""What a training run leaves behind: results.json, curves.png and the network's graph."""
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display is needed or wanted
+import matplotlib.pyplot as plt
+import torch
+
+from autogradlib.files import atomic_write_bytes, atomic_write_text
+
+CURVE_PANELS = (("loss", "MSE loss"), ("accuracy", "accuracy"))
+
+
+def write_results(directory: Path, config: dict, runs: list, summary: dict) -> Path:
+    """results.json: the configuration, every run with its curves, and the summary."""
+    path = Path(directory) / "results.json"
+    document = {"config": config, "runs": runs, "summary": summary}
+    atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+    return path
+
+
+def write_curves(directory: Path, runs: list) -> Path:
+    """curves.png: loss and accuracy per epoch, train and test, median and interquartile band."""
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = runs[0]["curves"]["epoch"]
+    for axis, (metric, title) in zip(axes, CURVE_PANELS, strict=True):
+        for split, color in (("train", "tab:blue"), ("test", "tab:orange")):
+            values = torch.tensor([run["curves"][f"{split}_{metric}"] for run in runs])
+            low, median, high = torch.quantile(values, torch.tensor([0.25, 0.5, 0.75]), dim=0)
+            axis.plot(epochs, median, color=color, label=f"{split} (median of {len(runs)})")
+            axis.fill_between(epochs, low, high, color=color, alpha=0.25, linewidth=0)
+        axis.set_xlabel("epoch")
+        axis.set_title(f"{title} (band: quartiles over repeats)")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    axes[0].set_yscale("log")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    path = Path(directory) / "curves.png"
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def write_graph(directory: Path, dot) -> list[Path]:
+    """model.gv (DOT source) and, where Graphviz's dot is installed, model.svg."""
+    directory = Path(directory)
+    written = [directory / "model.gv"]
+    atomic_write_text(written[0], dot.source)
+    if shutil.which("dot"):
+        written.append(directory / "model.svg")
+        atomic_write_bytes(written[1], dot.pipe(format="svg"))
+    return written
