@@ -6,11 +6,19 @@ import math
 import sys
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
-from autogradlib import experiment, nn, report
+from autogradlib import distributed, experiment, nn, report
+from autogradlib.errors import CheckpointError
+from autogradlib.interrupts import StopRequests
+
+
+class CommandLineError(Exception):
+    """A mistake in the command line found after parsing: exit code 2 and a one-line message."""
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -48,6 +56,28 @@ def unit_interval(text: str) -> float:
     return value
 
 
+def device_name(text: str) -> str:
+    """cpu, cuda, cuda:N or auto, where CUDA (and GPU N) must be present."""
+    if text == "auto":
+        return text
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {text!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(
+            f"{text}: CUDA is not available on this machine (torch.cuda.is_available() is "
+            "False); use --device cpu or --device auto"
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(
+            f"{text}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return text
+
+
 def _parse(kind, text: str):
     try:
         return kind(text)
@@ -59,21 +89,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="autogradlib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     train = commands.add_parser("train", help="train the reference network and report the table")
-    defaults = experiment.Config()
-    train.add_argument("--epochs", type=positive_int, default=defaults.epochs)
-    train.add_argument("--repeats", type=positive_int, default=defaults.repeats)
-    train.add_argument("--batch-size", type=positive_int, default=defaults.batch_size)
-    train.add_argument("--lr", type=positive_float, default=defaults.lr)
-    train.add_argument("--optimizer", choices=("sgd", "adam"), default=defaults.optimizer)
-    train.add_argument("--momentum", type=unit_interval, default=defaults.momentum)
-    train.add_argument("--hidden", type=positive_int, default=defaults.hidden)
-    train.add_argument("--train-points", type=positive_int, default=defaults.train_points)
-    train.add_argument("--test-points", type=positive_int, default=defaults.test_points)
-    train.add_argument("--seed", type=non_negative_int, default=defaults.seed)
-    train.add_argument("--dtype", choices=("float32", "float64"), default=defaults.dtype)
-    train.add_argument("--device", default=defaults.device, help="cpu, cuda, cuda:N or auto")
+    # The training options default to None, "not given": experiment.Config's defaults fill them
+    # in, or, for a resumed run, the checkpoint's configuration (see training_config).
+    train.add_argument("--epochs", type=positive_int)
+    train.add_argument("--repeats", type=positive_int)
+    train.add_argument("--batch-size", type=positive_int)
+    train.add_argument("--lr", type=positive_float)
+    train.add_argument("--optimizer", choices=("sgd", "adam"))
+    train.add_argument("--momentum", type=unit_interval)
+    train.add_argument("--hidden", type=positive_int)
+    train.add_argument("--train-points", type=positive_int)
+    train.add_argument("--test-points", type=positive_int)
+    train.add_argument("--seed", type=non_negative_int)
+    train.add_argument("--dtype", choices=("float32", "float64"))
+    train.add_argument("--device", type=device_name, help="cpu, cuda, cuda:N or auto")
+    train.add_argument(
+        "--nproc", type=positive_int, default=1, help="local processes, each on its batch slices"
+    )
+    train.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=distributed.DEFAULT_TIMEOUT.total_seconds(),
+        help="seconds a process waits for the others before failing (with --nproc or torchrun)",
+    )
     train.add_argument("--out", type=Path, help="output folder (default runs/<timestamp>)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--checkpoint-every",
+        type=non_negative_int,
+        metavar="N",
+        help=f"save <out>/{experiment.CHECKPOINT_NAME} every N epochs (default 0: on Ctrl-C only)",
+    )
+    train.add_argument(
+        "--resume", type=Path, metavar="PATH", help="continue the run saved in this checkpoint"
+    )
     train.set_defaults(handler=train_command)
 
     bench = commands.add_parser("bench", help="time the reference training against PyTorch")
@@ -84,31 +133,112 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-memory", action="store_true", help="skip peak-memory probes")
     bench.add_argument("--out", type=Path, help="output folder (default runs/bench-<timestamp>)")
     bench.set_defaults(handler=bench_command)
+
+    scaling = commands.add_parser(
+        "bench-distributed", help="time data-parallel training on 1 and 2 local processes"
+    )
+    scaling.add_argument("--processes", type=positive_int, nargs="+", default=[1, 2])
+    scaling.add_argument("--threads", type=positive_int, default=1, help="torch threads each")
+    scaling.add_argument("--epochs", type=positive_int, default=3)
+    scaling.add_argument("--points", type=positive_int, default=100_000)
+    scaling.add_argument("--hidden", type=positive_int, default=1024)
+    scaling.add_argument("--batch-size", type=positive_int, default=1000)
+    scaling.set_defaults(handler=bench_distributed_command)
     return parser
 
 
-def config_from(args: argparse.Namespace) -> experiment.Config:
-    fields = experiment.Config.__dataclass_fields__
-    return experiment.Config(**{name: getattr(args, name) for name in fields})
+def training_config(args: argparse.Namespace) -> tuple[experiment.Config, dict | None]:
+    """(config, checkpoint): the options given over Config's defaults, or with --resume the
+    checkpoint's config (and the checkpoint), which given options may repeat but not change."""
+    given = {
+        name: value
+        for name in experiment.Config.__dataclass_fields__
+        if (value := getattr(args, name)) is not None
+    }
+    if args.resume is None:
+        return experiment.Config(**given), None
+    config, saved = experiment.read_checkpoint(args.resume)
+    conflicts = [
+        f"--{name.replace('_', '-')} {value} (it has {getattr(config, name)})"
+        for name, value in given.items()
+        if value != getattr(config, name)
+    ]
+    if conflicts:
+        raise CommandLineError(
+            f"--resume {args.resume}: a resumed run keeps its checkpoint's configuration; "
+            f"drop {', '.join(conflicts)}"
+        )
+    return config, saved
+
+
+def output_folder(args: argparse.Namespace) -> Path:
+    """--out; else the resumed checkpoint's folder; else runs/<timestamp>."""
+    if args.out is not None:
+        return args.out
+    if args.resume is not None:
+        return args.resume.parent
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
 
 def train_command(args: argparse.Namespace) -> int:
-    config = config_from(args)
-    out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    """Train in this process; with --nproc N, in N local ones; under torchrun, as one rank."""
+    if args.nproc > 1:
+        if distributed.launched_with_env():
+            print(
+                "autogradlib train: error: --nproc starts its own processes; under torchrun, "
+                "use torchrun's --nproc_per_node instead",
+                file=sys.stderr,
+            )
+            return 2
+        worker_args = argparse.Namespace(**{**vars(args), "nproc": 1})
+        return distributed.launch_local(train_command, (worker_args,), args.nproc)
+    if not distributed.launched_with_env():
+        return train_this_process(args)
+    config, _ = training_config(args)
+    backend = distributed.default_backend(experiment.resolve_device(config.device))
+    distributed.init_from_env(backend, timedelta(seconds=args.timeout))
+    result = train_this_process(args)
+    distributed.shutdown()
+    return result
+
+
+def train_this_process(args: argparse.Namespace) -> int:
+    """The training loop; with several processes, only rank 0 prints and writes files."""
+    config, saved = training_config(args)
+    out = output_folder(args)
+    main_process = distributed.is_main_process()
     loss_function = nn.MSELoss()
-    runs = []
-    progress = tqdm(
-        total=config.repeats * config.epochs, unit="epoch", disable=args.quiet, file=sys.stderr
+    checkpointer = experiment.Checkpointer(
+        path=out / experiment.CHECKPOINT_NAME,
+        every=checkpoint_period(args, saved),
+        config=config,
+        runs=saved["runs"] if saved else [],
+        enabled=main_process,
     )
-    for index in range(config.repeats):
-        state, dataset = experiment.start_run(config, index)
-        if index == 0:
-            progress.write(repr(state.model))
-        for _ in range(config.epochs):
-            experiment.train_epoch(state, dataset, config, loss_function)
-            progress.update()
-        runs.append(experiment.run_result(config, state))
+    checkpointer.remove_leftovers()
+    progress = tqdm(
+        total=config.repeats * config.epochs,
+        initial=epochs_done(config, saved),
+        unit="epoch",
+        disable=args.quiet or not main_process,
+        file=sys.stderr,
+    )
+    # With several processes, each would stop after its own epoch and wait for the others forever.
+    with StopRequests(enabled=distributed.world_size() == 1) as stop:
+        state, dataset = train_repeats(config, saved, checkpointer, stop, progress, loss_function)
     progress.close()
+    runs = checkpointer.runs
+    if len(runs) < config.repeats:
+        if main_process:
+            print(
+                f"Interrupted: saved {checkpointer.path} after epoch {state.epoch} of repeat "
+                f"{state.index + 1}/{config.repeats}; resume with: "
+                f"autogradlib train --resume {checkpointer.path}",
+                file=sys.stderr,
+            )
+        return 130
+    if not main_process:
+        return 0
     summary = experiment.summarize(runs)
     print(f"\nAfter {config.epochs} epochs, {config.repeats} repeats:")
     print(experiment.format_table(summary))
@@ -118,12 +248,65 @@ def train_command(args: argparse.Namespace) -> int:
     )
     graph = loss.draw_graph(params=dict(state.model.named_parameters()))
     written = [
-        report.write_results(out, asdict(config), runs, summary),
+        report.write_results(out, run_description(config), runs, summary),
+        report.write_model(out, state.model),
         report.write_curves(out, runs),
         *report.write_graph(out, graph),
     ]
     print("Wrote " + ", ".join(str(path) for path in written))
     return 0
+
+
+def train_repeats(
+    config: experiment.Config,
+    saved: dict | None,
+    checkpointer: experiment.Checkpointer,
+    stop: StopRequests,
+    progress: tqdm,
+    loss_function: nn.Module,
+) -> tuple[experiment.RunState, experiment.Dataset]:
+    """Train the repeats not finished yet, the saved one first, saving as `checkpointer` says;
+    returns the last repeat's (state, dataset), early (after saving) when Ctrl-C asks to stop."""
+    first = len(checkpointer.runs)
+    for index in range(first, config.repeats):
+        if saved is not None and saved["run"]["index"] == index:
+            state, dataset = experiment.resume_run(config, saved["run"])
+        else:
+            state, dataset = experiment.start_run(config, index)
+        if index == first and distributed.is_main_process():
+            progress.write(repr(state.model))
+        while state.epoch < config.epochs:
+            experiment.train_epoch(state, dataset, config, loss_function)
+            progress.update()
+            if stop.requested or checkpointer.due(state):
+                checkpointer.save(state)
+            if stop.requested:
+                return state, dataset
+        checkpointer.runs.append(experiment.run_result(config, state))
+    return state, dataset
+
+
+def checkpoint_period(args: argparse.Namespace, saved: dict | None) -> int:
+    """--checkpoint-every; else the period the resumed run had; else 0 (on Ctrl-C only)."""
+    if args.checkpoint_every is not None:
+        return args.checkpoint_every
+    return saved["checkpoint_every"] if saved else 0
+
+
+def epochs_done(config: experiment.Config, saved: dict | None) -> int:
+    """Epochs trained before this process started: none, or all up to the checkpoint."""
+    if saved is None:
+        return 0
+    return saved["run"]["index"] * config.epochs + saved["run"]["epoch"]
+
+
+def run_description(config: experiment.Config) -> dict:
+    """results.json's "config": the options, the device they resolved to, the process count."""
+    return {
+        **asdict(config),
+        "resolved_device": str(experiment.resolve_device(config.device)),
+        "world_size": distributed.world_size(),
+    }
 
 
 def bench_command(args: argparse.Namespace) -> int:
@@ -148,6 +331,22 @@ def bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_distributed_command(args: argparse.Namespace) -> int:
+    from autogradlib import bench_distributed
+
+    workload = bench_distributed.Workload(
+        hidden=args.hidden, points=args.points, batch_size=args.batch_size, epochs=args.epochs
+    )
+    report = bench_distributed.run(
+        workload,
+        args.processes,
+        args.threads,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
+    print(bench_distributed.format_markdown(report))
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -155,6 +354,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (CommandLineError, CheckpointError) as error:
+        print(f"autogradlib: error: {error}", file=sys.stderr)
+        return 2
+    except distributed.DistributedError as error:
+        print(f"autogradlib: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

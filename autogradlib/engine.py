@@ -5,7 +5,7 @@ decreasing creation number visits each one after all its consumers, without recu
 incoming gradients are summed before it runs, so it runs once however many paths reach it.
 """
 
-import heapq
+from heapq import heappop, heappush
 
 import torch
 
@@ -29,8 +29,7 @@ def run_backward(root, gradient=None, retain_graph: bool = False) -> None:
     heap = [(-operator.sequence, operator)]
     try:
         while heap:
-            operator = heapq.heappop(heap)[1]
-            run_operator(operator, heap, retain_graph)
+            run_operator(heappop(heap)[1], heap, retain_graph)
     finally:
         # After an error, forget the gradients waiting on operators that never ran.
         for _, operator in heap:
@@ -38,7 +37,7 @@ def run_backward(root, gradient=None, retain_graph: bool = False) -> None:
 
 
 def run_operator(operator, heap: list, retain_graph: bool) -> None:
-    """Pass `operator`'s summed incoming gradient on to its inputs."""
+    """Pass `operator`'s summed incoming gradient on to its inputs, queueing their producers."""
     grad_output = operator.grad_output
     operator.grad_output = None
     if operator.released:
@@ -47,34 +46,50 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
             "backward(); call the first backward with retain_graph=True to go through it again"
         )
     if operator.retained is not None:
-        retained = operator.retained()
-        if retained is not None:
-            accumulate_into_leaf(retained, grad_output, shared=True)
+        keep_retained_grad(operator, grad_output)
     grads = operator.pass_grad(grad_output)
+    if type(grads) is not tuple:
+        grads = check_grads(operator, grads)
+    elif len(grads) != len(operator.inputs):
+        check_grads(operator, grads)
+    if anomaly.enabled:
+        anomaly.check_backward(operator, grads)
+    for variable, grad in zip(operator.inputs, grads):
+        if variable is None or grad is None:
+            continue
+        shape = variable.tensor.shape
+        if grad.shape != shape:
+            grad = sum_to_shape(grad, shape, operator.label)
+        producer = variable.grad_op
+        if producer is None:
+            accumulate_into_leaf(variable, grad, grad is grad_output or grad._is_view())
+        elif producer.grad_output is None:
+            producer.grad_output = grad
+            heappush(heap, (-producer.sequence, producer))
+        else:
+            producer.grad_output = producer.grad_output + grad
+    if not retain_graph:
+        operator.release()
+
+
+def check_grads(operator, grads) -> tuple:
+    """pass_grad's result as a tuple of one gradient per operand, or a GraphError."""
     if isinstance(grads, torch.Tensor):
         grads = (grads,)
+    grads = tuple(grads)
     if len(grads) != len(operator.inputs):
         raise GraphError(
             f"backward: {operator.label}.pass_grad returned {len(grads)} gradients for "
             f"{len(operator.inputs)} operands; return one per operand (None where not needed)"
         )
-    if anomaly.enabled:
-        anomaly.check_backward(operator, grads)
-    for variable, grad in zip(operator.inputs, grads, strict=True):
-        if variable is None or grad is None:
-            continue
-        if grad.shape != variable.tensor.shape:
-            grad = sum_to_shape(grad, variable.tensor.shape, operator.label)
-        producer = variable.grad_op
-        if producer is None:
-            accumulate_into_leaf(variable, grad, shared=grad is grad_output or grad._is_view())
-        elif producer.grad_output is None:
-            producer.grad_output = grad
-            heapq.heappush(heap, (-producer.sequence, producer))
-        else:
-            producer.grad_output = producer.grad_output + grad
-    if not retain_graph:
-        operator.release()
+    return grads
+
+
+def keep_retained_grad(operator, grad_output) -> None:
+    """Store the gradient on the output Variable that asked for retain_grad(), if it still lives."""
+    retained = operator.retained()
+    if retained is not None:
+        accumulate_into_leaf(retained, grad_output, shared=True)
 
 
 def accumulate_into_leaf(variable, grad: torch.Tensor, shared: bool) -> None:

@@ -1,5 +1,6 @@
 """Writing files atomically: a reader sees the old file or the new one, never half of one."""
 
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -44,3 +45,15 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def remove_temporaries(path) -> list[Path]:
+    """Delete the temporary files that atomic_write_bytes(path, ...) calls killed mid-write left.
+
+    Only for a path that no other process is writing at the same time.
+    """
+    path = Path(path)
+    leftovers = sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return leftovers

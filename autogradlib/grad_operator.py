@@ -23,17 +23,13 @@ class GradOperator:
     and is used as `MyOperator.apply(*operands, **options)`, which returns a Variable.
     """
 
-    # Graph structure lives in slots; whatever a subclass saves for backward lives in the
-    # instance dict, so release() can free all of it at once without knowing the operator.
-    __slots__ = (
-        "__dict__",
-        "grad_output",
-        "inputs",
-        "needs_input_grad",
-        "released",
-        "retained",
-        "sequence",
-    )
+    # Graph structure lives in slots; what a subclass saves for backward lives in the instance
+    # dict, so release() frees all of it at once without knowing the operator.
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "sequence")
+    # Defaults read through the class until the engine sets them: apply() stays short.
+    grad_output = None
+    released = False
+    retained = None
     label = "GradOperator"
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -52,52 +48,66 @@ class GradOperator:
     @classmethod
     def apply(cls, *operands, **options) -> "Variable":
         """Run forward on the operands and, when any of them requires grad, record the operation."""
-        operator = cls.__new__(cls)
         tensors = []
         inputs = []
+        needs_input_grad = []
         requires_grad = False
+        dtype = None
+        mixed_dtypes = False
         for operand in operands:
-            if type(operand) is Variable:
-                tensors.append(operand.tensor)
-                if operand.requires_grad:
-                    inputs.append(operand)
-                    requires_grad = True
-                else:
-                    inputs.append(None)
+            if isinstance(operand, Variable):
+                tensor = operand.tensor
+                needs = operand.requires_grad
+                inputs.append(operand if needs else None)
+                needs_input_grad.append(needs)
+                requires_grad |= needs
             elif isinstance(operand, _CONSTANT_TYPES):
-                tensors.append(operand)
+                tensor = operand
                 inputs.append(None)
-            elif isinstance(operand, Variable):
-                tensors.append(operand.tensor)
-                inputs.append(operand if operand.requires_grad else None)
-                requires_grad = requires_grad or operand.requires_grad
+                needs_input_grad.append(False)
             else:
                 raise TypeError(
                     f"{cls.label}: operand {len(tensors)} is a {type(operand).__name__}; "
                     "expected a Variable, a torch.Tensor or a Python number"
                 )
-        if len(tensors) > 1:
-            check_operands_match(cls.label, tensors)
+            tensors.append(tensor)
+            if type(tensor) is torch.Tensor:
+                if dtype is None:
+                    dtype = tensor.dtype
+                elif tensor.dtype is not dtype:
+                    mixed_dtypes = True
+        if mixed_dtypes:
+            check_dtypes_match(cls.label, tensors)
+        operator = cls.__new__(cls)
         try:
             output = operator.forward(*tensors, **options)
         except RuntimeError as error:
             raise explain_forward_error(cls.label, tensors, error) from error
         if _anomaly.enabled:
             _anomaly.check_forward(operator, output)
-        if not (requires_grad and grad_mode.enabled):
-            return Variable._from_tensor(output)
-        operator.inputs = inputs
-        operator.needs_input_grad = [variable is not None for variable in inputs]
-        operator.sequence = next(_creation_order)
-        operator.grad_output = None
-        operator.released = False
-        operator.retained = None
-        return Variable._from_operator(output, operator)
+        # Built by hand rather than through a constructor: this is the hottest line of a step.
+        variable = Variable.__new__(Variable)
+        variable.tensor = output
+        variable.grad = None
+        variable.name = None
+        if requires_grad and grad_mode.enabled:
+            operator.inputs = inputs
+            operator.needs_input_grad = needs_input_grad
+            operator.sequence = next(_creation_order)
+            variable.grad_op = operator
+            variable.requires_grad = True
+        else:
+            variable.grad_op = None
+            variable.requires_grad = False
+        return variable
 
     def release(self) -> None:
         """Free what forward saved for backward; a later backward through here raises GraphError."""
+        retained = self.retained
         self.__dict__.clear()
         self.released = True
+        if retained is not None:
+            self.retained = retained
 
     def retain(self, variable: "Variable") -> None:
         """Keep the gradient of this operator's output on `variable` (see Variable.retain_grad)."""
@@ -107,26 +117,18 @@ class GradOperator:
         return f"<{self.label} operator>"
 
 
-def check_operands_match(label: str, tensors: list) -> None:
-    """Reject operands of different floating-point dtypes or on different devices."""
-    first = None
-    for tensor in tensors:
-        if type(tensor) is not torch.Tensor and not isinstance(tensor, torch.Tensor):
-            continue
-        if first is None:
-            first = tensor
-            continue
-        both_floating = tensor.is_floating_point() and first.is_floating_point()
-        if tensor.dtype is not first.dtype and both_floating:
-            raise DTypeError(
-                f"{label}: operands have different dtypes, {first.dtype} and {tensor.dtype}; "
-                "convert one with .to(dtype) first"
-            )
-        if tensor.device != first.device and tensor.dim() and first.dim():
-            raise DeviceError(
-                f"{label}: operands are on different devices, {first.device} and {tensor.device}; "
-                "move one with .to(device) first"
-            )
+def check_dtypes_match(label: str, tensors: list) -> None:
+    """Reject operands of different floating-point dtypes (torch would silently promote them)."""
+    floating = {
+        tensor.dtype
+        for tensor in tensors
+        if isinstance(tensor, torch.Tensor) and tensor.dtype.is_floating_point
+    }
+    if len(floating) > 1:
+        names = " and ".join(sorted(str(dtype) for dtype in floating))
+        raise DTypeError(
+            f"{label}: operands have different dtypes, {names}; convert one with .to(dtype) first"
+        )
 
 
 def describe_operands(tensors: list) -> str:

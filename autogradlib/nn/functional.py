@@ -86,13 +86,17 @@ def check_reduction(reduction: str) -> None:
 def mse_loss(input, target, *, reduction: str = "mean") -> Variable:
     """reduce((input - target)**2); input and target must have the same shape."""
     check_reduction(reduction)
-    # Stricter than torch, which only warns: broadcasting (N, 1) against (N,) is a classic bug.
+    check_same_shape("mse_loss", input, target)
+    return ops.MSELoss.apply(input, target, reduction=reduction)
+
+
+def check_same_shape(name: str, input, target) -> None:
+    """Stricter than torch, which only warns: broadcasting (N, 1) against (N,) is a classic bug."""
     if input.shape != target.shape:
         raise ShapeError(
-            f"mse_loss: input has shape {tuple(input.shape)} but target has shape "
+            f"{name}: input has shape {tuple(input.shape)} but target has shape "
             f"{tuple(target.shape)}; they must be equal"
         )
-    return ops.MSELoss.apply(input, target, reduction=reduction)
 
 
 def cross_entropy(input, target, *, reduction: str = "mean") -> Variable:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import torch
 
+from autogradlib import operators as ops
 from autogradlib.errors import DeviceError, DTypeError, ShapeError
 from autogradlib.nn import functional as F, init
 from autogradlib.nn.module import Module
@@ -46,7 +47,10 @@ class Linear(Module):
                 f"{self!r}: expected input with last dimension {self.in_features}, "
                 f"got shape {tuple(input.shape)}"
             )
-        return F.linear(input, self.weight, self.bias)
+        # Straight to the operator: F.linear would check the shapes a second time.
+        if self.bias is None:
+            return ops.Linear.apply(input, self.weight)
+        return ops.Linear.apply(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
@@ -59,7 +63,7 @@ class ReLU(Module):
     """max(x, 0)."""
 
     def forward(self, input) -> Variable:
-        return F.relu(input)
+        return ops.ReLU.apply(input)
 
 
 class Tanh(Module):
@@ -84,7 +88,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input) -> Variable:
-        return F.softmax(input, self.dim)
+        return ops.Softmax.apply(input, dim=self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autogradlib import operators as ops
 from autogradlib.nn import functional as F
 from autogradlib.nn.module import Module
 from autogradlib.variable import Variable
@@ -16,7 +17,8 @@ class MSELoss(Module):
         self.reduction = reduction
 
     def forward(self, input, target) -> Variable:
-        return F.mse_loss(input, target, reduction=self.reduction)
+        F.check_same_shape("mse_loss", input, target)
+        return ops.MSELoss.apply(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(Module):

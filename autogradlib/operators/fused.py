@@ -17,15 +17,25 @@ class LinearOperator(GradOperator):
         return output if bias is None else output + bias
 
     def pass_grad(self, grad_output):
-        need_x, need_weight, *need_bias = self.needs_input_grad
-        x, weight = self.x, self.weight
-        # Leading batch dimensions all act as rows of one matrix.
-        grad_rows = grad_output.reshape(-1, grad_output.shape[-1])
-        grad_x = grad_output @ weight if need_x else None
-        grad_weight = grad_rows.t() @ x.reshape(-1, x.shape[-1]) if need_weight else None
-        if not need_bias:
+        needs = self.needs_input_grad
+        x, grad_rows = self.x, grad_output
+        if x.dim() != 2:
+            # Leading batch dimensions all act as rows of one matrix.
+            x = x.reshape(-1, x.shape[-1])
+            grad_rows = grad_output.reshape(-1, grad_output.shape[-1])
+        grad_x = grad_output @ self.weight if needs[0] else None
+        grad_weight = weight_gradient(grad_rows, x) if needs[1] else None
+        if len(needs) == 2:
             return grad_x, grad_weight
-        return grad_x, grad_weight, grad_rows.sum(0) if need_bias[0] else None
+        return grad_x, grad_weight, grad_rows.sum(0) if needs[2] else None
+
+
+def weight_gradient(grad_rows, x):
+    """g^T @ x, multiplied in the order MKL does fastest: several times faster when x is narrow."""
+    if x.shape[1] < grad_rows.shape[1]:
+        # contiguous(): .grad keeps the parameter's layout, so users can .view() it.
+        return x.t().mm(grad_rows).t().contiguous()
+    return grad_rows.t().mm(x)
 
 
 def reduce_loss(losses: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -54,8 +64,9 @@ class MSELossOperator(GradOperator):
 
     def pass_grad(self, grad_output):
         need_x, need_target = self.needs_input_grad
-        count = self.difference.numel()
-        grad_x = (2 * self.difference) * reduction_scale(grad_output, count, self.reduction)
+        scale = 2 / self.difference.numel() if self.reduction == "mean" else 2
+        # Scaling the (usually 0-d) incoming gradient first saves a pass over the difference.
+        grad_x = self.difference * (grad_output * scale)
         return grad_x if need_x else None, -grad_x if need_target else None
 
 
