@@ -1,13 +1,16 @@
 """Autogradlib: a small define-by-run deep-learning framework with its own autograd."""
 
 from autogradlib.anomaly import detect_anomaly
+from autogradlib.checkpoint import load, save
 from autogradlib.errors import (
     AnomalyError,
+    CheckpointError,
     DeviceError,
     DTypeError,
     GradcheckError,
     GraphError,
     ShapeError,
+    StateDictError,
 )
 from autogradlib.functional import cat, stack
 from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -17,19 +20,23 @@ from autogradlib.variable import Variable
 
 __all__ = [
     "AnomalyError",
+    "CheckpointError",
     "DTypeError",
     "DeviceError",
     "GradOperator",
     "GradcheckError",
     "GraphError",
     "ShapeError",
+    "StateDictError",
     "Variable",
     "cat",
     "detect_anomaly",
     "enable_grad",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "no_grad",
+    "save",
     "set_grad_enabled",
     "stack",
 ]

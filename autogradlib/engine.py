@@ -54,7 +54,7 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
         check_grads(operator, grads)
     if anomaly.enabled:
         anomaly.check_backward(operator, grads)
-    for variable, grad in zip(operator.inputs, grads):
+    for variable, grad in zip(operator.inputs, grads, strict=False):  # lengths checked above
         if variable is None or grad is None:
             continue
         shape = variable.tensor.shape

@@ -27,3 +27,25 @@ class AnomalyError(RuntimeError):
 
 class GradcheckError(RuntimeError):
     """An analytical gradient that disagrees with the numerical one."""
+
+
+class StateDictError(RuntimeError):
+    """A state dict with missing, unexpected or mis-shaped entries; the message names them all.
+
+    A RuntimeError, as torch raises; `mismatched` holds (key, reason) for each entry that could not
+    be copied (wrong shape, or not a tensor).
+    """
+
+    def __init__(self, message: str, missing_keys: list, unexpected_keys: list, mismatched: list):
+        super().__init__(message)
+        self.missing_keys = missing_keys
+        self.unexpected_keys = unexpected_keys
+        self.mismatched = mismatched
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded: missing, empty, truncated, corrupt or foreign.
+
+    A ValueError, as json and pickle raise for bad content; a missing or unreadable file raises it
+    too (with the OSError as its __cause__), so one `except CheckpointError` covers every bad path.
+    """

@@ -3,11 +3,14 @@ the disk of area 1/2 centred at (0.5, 0.5), repeated over seeds."""
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
-from autogradlib import data, nn, optim
+from autogradlib import checkpoint, data, distributed, nn, optim
+from autogradlib.errors import CheckpointError
+from autogradlib.files import remove_temporaries
 from autogradlib.grad_mode import no_grad
 
 # The 2018 report's table (median ± std over 20 runs): the bar every default run must clear.
@@ -49,6 +52,8 @@ class RunState:
     epoch: int = 0
     seconds: float = 0.0
     curves: dict = field(default_factory=lambda: {"epoch": [], **{name: [] for name in METRICS}})
+    # With several processes: `model` wrapped to split batches and average gradients.
+    parallel: distributed.DataParallel | None = None
 
 
 @dataclass
@@ -118,7 +123,8 @@ def start_run(config: Config, index: int) -> tuple[RunState, Dataset]:
     dataset = make_dataset(config, generator)
     model = build_model(config, generator).to(resolve_device(config.device))
     optimizer = build_optimizer(config, model.parameters())
-    return RunState(index, model, optimizer, generator), dataset
+    parallel = distributed.DataParallel(model) if distributed.world_size() > 1 else None
+    return RunState(index, model, optimizer, generator, parallel=parallel), dataset
 
 
 def evaluate(model: nn.Module, inputs, labels, targets, loss_function) -> tuple[float, float]:
@@ -139,8 +145,7 @@ def train_epoch(state: RunState, dataset: Dataset, config: Config, loss_function
         dataset.train_inputs, dataset.train_targets, config.batch_size, generator=state.generator
     ):
         optimizer.zero_grad()
-        loss = loss_function(model(inputs), targets)
-        loss.backward()
+        compute_gradients(state, inputs, targets, loss_function)
         optimizer.step()
     model.eval()
     train = evaluate(
@@ -155,6 +160,15 @@ def train_epoch(state: RunState, dataset: Dataset, config: Config, loss_function
     curves["epoch"].append(state.epoch)
     for name, value in zip(METRICS, (*train, *test), strict=True):
         curves[name].append(value)
+
+
+def compute_gradients(state: RunState, inputs, targets, loss_function) -> None:
+    """The parameters' gradients of the loss on one batch; with several processes, each takes its
+    slice of the batch and they average their gradients, giving the whole batch's gradient."""
+    if state.parallel is None:
+        loss_function(state.model(inputs), targets).backward()
+    else:
+        state.parallel.backward_on_batch(loss_function, inputs, targets)
 
 
 def run_result(config: Config, state: RunState) -> dict:
@@ -204,3 +218,82 @@ def beats_seed(summary: dict) -> bool:
         else summary[name]["median"] > SEED_TABLE[name][0]
         for name in METRICS
     )
+
+
+# --- Checkpoints ---------------------------------------------------------------------------------
+
+CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_KIND = "autogradlib train checkpoint"
+
+
+def checkpoint_document(config: Config, runs: list[dict], state: RunState, every: int) -> dict:
+    """What a checkpoint holds: the config, the finished runs, and the run in progress."""
+    return {
+        "kind": CHECKPOINT_KIND,
+        "config": asdict(config),
+        "checkpoint_every": every,
+        "runs": runs,
+        "run": {
+            "index": state.index,
+            "epoch": state.epoch,
+            "seconds": state.seconds,
+            "curves": state.curves,
+            "model": state.model.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
+            "generator": state.generator.get_state(),
+        },
+    }
+
+
+def read_checkpoint(path) -> tuple[Config, dict]:
+    """(config, document) of a checkpoint_document() saved at `path`, or a CheckpointError."""
+    document = checkpoint.load(path, map_location="cpu")
+    if not isinstance(document, dict) or document.get("kind") != CHECKPOINT_KIND:
+        raise CheckpointError(
+            f"cannot resume from {path}: it is not a checkpoint of `autogradlib train`"
+        )
+    try:
+        return Config(**document["config"]), document
+    except TypeError as error:
+        raise CheckpointError(
+            f"cannot resume from {path}: its config does not fit ({error})"
+        ) from None
+
+
+def resume_run(config: Config, saved: dict) -> tuple[RunState, Dataset]:
+    """Repeat saved["index"] as it was saved: its data and model rebuilt from its seed, then the
+    weights, optimizer state, random generator, epoch, curves and seconds restored."""
+    state, dataset = start_run(config, saved["index"])
+    state.model.load_state_dict(saved["model"])
+    state.optimizer.load_state_dict(saved["optimizer"])
+    state.generator.set_state(saved["generator"])
+    state.epoch, state.seconds, state.curves = saved["epoch"], saved["seconds"], saved["curves"]
+    return state, dataset
+
+
+@dataclass
+class Checkpointer:
+    """Saves the training progress to `path` every `every` epochs, counted across repeats (0: only
+    when asked); `runs` is the list of finished runs the training loop appends to."""
+
+    path: Path
+    every: int
+    config: Config
+    runs: list[dict]
+    enabled: bool = True  # False in every process but the one that writes files
+
+    def due(self, state: RunState) -> bool:
+        """True when `state` has just finished the last epoch of a period."""
+        epochs_done = state.index * self.config.epochs + state.epoch
+        return self.every > 0 and epochs_done % self.every == 0
+
+    def save(self, state: RunState) -> None:
+        """Write the progress atomically: a crash leaves the previous checkpoint whole."""
+        if self.enabled:
+            document = checkpoint_document(self.config, self.runs, state, self.every)
+            checkpoint.save(document, self.path)
+
+    def remove_leftovers(self) -> None:
+        """Delete the partial temporary files of saves that a kill -9 cut short."""
+        if self.enabled:
+            remove_temporaries(self.path)

@@ -1,4 +1,4 @@
-"""What a training run leaves behind: results.json, curves.png and the network's graph."""
+"""What a training run leaves behind: results.json, model.pt, curves.png and the network's graph."""
 
 import io
 import json
@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt
 import torch
 
+from autogradlib import checkpoint
 from autogradlib.files import atomic_write_bytes, atomic_write_text
 
 CURVE_PANELS = (("loss", "MSE loss"), ("accuracy", "accuracy"))
@@ -21,6 +22,13 @@ def write_results(directory: Path, config: dict, runs: list, summary: dict) -> P
     path = Path(directory) / "results.json"
     document = {"config": config, "runs": runs, "summary": summary}
     atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+    return path
+
+
+def write_model(directory: Path, model) -> Path:
+    """model.pt: the last repeat's final parameters, a state dict that autogradlib.load() reads."""
+    path = Path(directory) / "model.pt"
+    checkpoint.save(model.state_dict(), path)
     return path
 
 

@@ -1,5 +1,6 @@
 """Neural-network building blocks, as torch.nn: modules, layers, losses, init and functional."""
 
+from autogradlib.errors import StateDictError
 from autogradlib.nn import functional, init
 from autogradlib.nn.layers import (
     Dropout,
@@ -12,7 +13,7 @@ from autogradlib.nn.layers import (
     Tanh,
 )
 from autogradlib.nn.losses import CrossEntropyLoss, MSELoss
-from autogradlib.nn.module import IncompatibleKeys, Module, StateDictError
+from autogradlib.nn.module import IncompatibleKeys, Module
 
 __all__ = [
     "CrossEntropyLoss",

@@ -12,23 +12,10 @@ from typing import Any, NamedTuple
 
 import torch
 
+from autogradlib.errors import StateDictError
 from autogradlib.variable import Variable
 
 Container = (list, tuple, dict)
-
-
-class StateDictError(RuntimeError):
-    """A state dict with missing, unexpected or mis-shaped entries; the message names them all.
-
-    A RuntimeError, as torch raises; `mismatched` holds (key, reason) for each entry that could not
-    be copied (wrong shape, or not a tensor).
-    """
-
-    def __init__(self, message: str, missing_keys: list, unexpected_keys: list, mismatched: list):
-        super().__init__(message)
-        self.missing_keys = missing_keys
-        self.unexpected_keys = unexpected_keys
-        self.mismatched = mismatched
 
 
 class IncompatibleKeys(NamedTuple):
