@@ -9,7 +9,8 @@ import torch
 from autogradlib.errors import AnomalyError
 
 enabled = False
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# With the separator, so that a user's file in a sibling folder such as autogradlib_demo/ counts.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class detect_anomaly(contextlib.ContextDecorator):
@@ -32,7 +33,7 @@ class detect_anomaly(contextlib.ContextDecorator):
 def user_code_location() -> str:
     """'file:line in function' of the innermost caller outside Autogradlib."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
         return "<unknown>"

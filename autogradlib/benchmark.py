@@ -74,27 +74,28 @@ def epoch_batches(inputs, targets, order, batch_size):
     return zip(inputs[order].split(batch_size), targets[order].split(batch_size), strict=True)
 
 
-def train_autogradlib(model, inputs, targets, orders, batch_size) -> float:
-    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    loss_function = nn.MSELoss()
+def train_loop(model, optimizer, loss_function, inputs, targets, orders, batch_size) -> None:
+    """The training loop, word for word the same for both libraries."""
     for order in orders:
         for batch_inputs, batch_targets in epoch_batches(inputs, targets, order, batch_size):
             optimizer.zero_grad()
             loss = loss_function(model(batch_inputs), batch_targets)
             loss.backward()
             optimizer.step()
-    return loss_function(model(inputs), targets).item()
+
+
+def train_autogradlib(model, inputs, targets, orders, batch_size) -> float:
+    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    loss_function = nn.MSELoss()
+    train_loop(model, optimizer, loss_function, inputs, targets, orders, batch_size)
+    with no_grad():
+        return loss_function(model(inputs), targets).item()
 
 
 def train_pytorch(model, inputs, targets, orders, batch_size) -> float:
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     loss_function = torch.nn.MSELoss()
-    for order in orders:
-        for batch_inputs, batch_targets in epoch_batches(inputs, targets, order, batch_size):
-            optimizer.zero_grad()
-            loss = loss_function(model(batch_inputs), batch_targets)
-            loss.backward()
-            optimizer.step()
+    train_loop(model, optimizer, loss_function, inputs, targets, orders, batch_size)
     with torch.no_grad():
         return loss_function(model(inputs), targets).item()
 

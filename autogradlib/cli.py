@@ -157,7 +157,10 @@ def training_config(args: argparse.Namespace) -> tuple[experiment.Config, dict |
     }
     if args.resume is None:
         return experiment.Config(**given), None
-    config, saved = experiment.read_checkpoint(args.resume)
+    try:
+        config, saved = experiment.read_checkpoint(args.resume)
+    except CheckpointError as error:
+        raise CommandLineError(f"argument --resume: {error}") from error
     conflicts = [
         f"--{name.replace('_', '-')} {value} (it has {getattr(config, name)})"
         for name, value in given.items()
@@ -165,7 +168,7 @@ def training_config(args: argparse.Namespace) -> tuple[experiment.Config, dict |
     ]
     if conflicts:
         raise CommandLineError(
-            f"--resume {args.resume}: a resumed run keeps its checkpoint's configuration; "
+            f"argument --resume: a resumed run keeps the configuration of {args.resume}; "
             f"drop {', '.join(conflicts)}"
         )
     return config, saved
@@ -190,6 +193,7 @@ def train_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        training_config(args)  # a bad configuration fails here, once, not in every worker
         worker_args = argparse.Namespace(**{**vars(args), "nproc": 1})
         return distributed.launch_local(train_command, (worker_args,), args.nproc)
     if not distributed.launched_with_env():
@@ -354,7 +358,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (CommandLineError, CheckpointError) as error:
+    except CommandLineError as error:
         print(f"autogradlib: error: {error}", file=sys.stderr)
         return 2
     except distributed.DistributedError as error:

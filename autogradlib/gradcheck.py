@@ -76,7 +76,9 @@ def _analytical_jacobian(fn, leaves, index: int) -> torch.Tensor:
     for other in leaves:
         if isinstance(other, Variable):
             other.grad = None
-    return torch.stack(rows) if rows else torch.zeros(0, leaf.numel(), dtype=torch.float64)
+    if not rows:
+        return torch.zeros(0, leaf.numel(), dtype=torch.float64, device=leaf.device)
+    return torch.stack(rows)
 
 
 def _numerical_jacobian(fn, leaves, index: int, eps: float) -> torch.Tensor:
@@ -92,7 +94,9 @@ def _numerical_jacobian(fn, leaves, index: int, eps: float) -> torch.Tensor:
         flat[position] = original
         columns.append((plus - minus) / (2 * eps))
     if not columns:
-        return torch.zeros(_evaluate(fn, leaves).numel(), 0, dtype=torch.float64)
+        return torch.zeros(
+            _evaluate(fn, leaves).numel(), 0, dtype=torch.float64, device=flat.device
+        )
     return torch.stack(columns, dim=1)
 
 
