@@ -6,6 +6,8 @@ boxes) to the output (green). Building the Digraph needs no Graphviz binary; ren
 
 import graphviz
 
+from autogradlib.variable import Variable
+
 LEAF_COLOR = "lightblue"
 OPERATOR_COLOR = "lightgrey"
 OUTPUT_COLOR = "darkolivegreen1"
@@ -33,16 +35,15 @@ def draw_graph(output, params: dict | None = None) -> graphviz.Digraph:
     while stack:
         operator = stack.pop()
         dot.node(str(id(operator)), operator.label, fillcolor=OPERATOR_COLOR)
-        for variable in operator.inputs:
-            if variable is None:
-                continue
-            source = variable.grad_op
+        for source in operator.sources():
             if source is None:
-                source_id = f"leaf_{id(variable)}"
-                if id(variable) not in seen:
-                    seen.add(id(variable))
-                    name = names.get(id(variable), variable.name) or ""
-                    label = f"{name}\n{shape_text(variable)}".strip()
+                continue
+            if isinstance(source, Variable):
+                source_id = f"leaf_{id(source)}"
+                if id(source) not in seen:
+                    seen.add(id(source))
+                    name = names.get(id(source), source.name) or ""
+                    label = f"{name}\n{shape_text(source)}".strip()
                     dot.node(source_id, label, fillcolor=LEAF_COLOR)
             else:
                 source_id = str(id(source))

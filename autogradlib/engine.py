@@ -54,13 +54,18 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
         check_grads(operator, grads)
     if anomaly.enabled:
         anomaly.check_backward(operator, grads)
+    sources = []  # what the operator keeps once released: see GradOperator.sources()
     for variable, grad in zip(operator.inputs, grads, strict=False):  # lengths checked above
-        if variable is None or grad is None:
+        if variable is None:
+            sources.append(None)
+            continue
+        producer = variable.grad_op
+        sources.append(variable if producer is None else producer)
+        if grad is None:
             continue
         shape = variable.tensor.shape
         if grad.shape != shape:
             grad = sum_to_shape(grad, shape, operator.label)
-        producer = variable.grad_op
         if producer is None:
             accumulate_into_leaf(variable, grad, grad is grad_output or grad._is_view())
         elif producer.grad_output is None:
@@ -69,7 +74,7 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
         else:
             producer.grad_output = producer.grad_output + grad
     if not retain_graph:
-        operator.release()
+        operator.release(sources)
 
 
 def check_grads(operator, grads) -> tuple:

@@ -81,7 +81,7 @@ class GradOperator:
         operator = cls.__new__(cls)
         try:
             output = operator.forward(*tensors, **options)
-        except RuntimeError as error:
+        except (RuntimeError, IndexError) as error:
             raise explain_forward_error(cls.label, tensors, error) from error
         if _anomaly.enabled:
             _anomaly.check_forward(operator, output)
@@ -101,13 +101,27 @@ class GradOperator:
             variable.requires_grad = False
         return variable
 
-    def release(self) -> None:
-        """Free what forward saved for backward; a later backward through here raises GraphError."""
+    def release(self, sources: list) -> None:
+        """Free what forward saved and the intermediate results it read, keeping `sources` (see
+        sources()) for drawing; a later backward through here raises GraphError."""
         retained = self.retained
         self.__dict__.clear()
         self.released = True
         if retained is not None:
             self.retained = retained
+        # Otherwise every activation would live on, through the loss, until the next step's
+        # forward had made its own: twice the memory, and no reuse of freed buffers.
+        self.inputs = sources
+
+    def sources(self) -> list:
+        """Where each operand came from: a leaf Variable, the operator that made it, or None for a
+        constant or an operand that needs no gradient."""
+        if self.released:
+            return self.inputs
+        return [
+            variable if variable is None or variable.grad_op is None else variable.grad_op
+            for variable in self.inputs
+        ]
 
     def retain(self, variable: "Variable") -> None:
         """Keep the gradient of this operator's output on `variable` (see Variable.retain_grad)."""
@@ -140,9 +154,12 @@ def describe_operands(tensors: list) -> str:
     return " and ".join(shapes)
 
 
-def explain_forward_error(label: str, tensors: list, error: RuntimeError) -> Exception:
+def explain_forward_error(label: str, tensors: list, error: Exception) -> Exception:
     """Turn torch's error inside a forward into one that names the operator and the shapes."""
     message = f"{label}: {error} (operand shapes {describe_operands(tensors)})"
+    if isinstance(error, IndexError):
+        # Out-of-range dimensions and indices stay IndexErrors, as Python and torch raise them.
+        return IndexError(message)
     text = str(error).lower()
     if "device" in text:
         return DeviceError(message)

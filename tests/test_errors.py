@@ -75,6 +75,9 @@ BAD_INPUTS = [
     ("matmul-vector", lambda: leaf(2, 3) @ leaf(4), ShapeError, ["MatMul", "(2, 3)", "(4,)"]),
     ("matmul-matrix", lambda: leaf(2, 3) @ leaf(2, 3), ShapeError, ["MatMul", "(2, 3) and (2, 3)"]),
     ("mse-shapes", lambda: nn.MSELoss()(leaf(4, 2), torch.ones(4)), ShapeError, ["(4, 2)", "(4,)"]),
+    # Out-of-range dimensions stay IndexErrors, as in torch, but name the operator.
+    ("sum-dim", lambda: leaf(2, 3).sum(5), IndexError, ["Sum", "(2, 3)"]),
+    ("softmax-dim", lambda: leaf(2, 3).softmax(2), IndexError, ["Softmax", "(2, 3)"]),
     # backward() that cannot run.
     (
         "backward-non-scalar",

@@ -52,7 +52,7 @@ def graph_operators(root: Variable) -> list[GradOperator]:
         if operator is None or id(operator) in found:
             continue
         found[id(operator)] = operator
-        pending.extend(variable.grad_op for variable in operator.inputs if variable is not None)
+        pending.extend(source for source in operator.sources() if isinstance(source, GradOperator))
     return list(found.values())
 
 
