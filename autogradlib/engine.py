@@ -67,7 +67,10 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
         if grad.shape != shape:
             grad = sum_to_shape(grad, shape, operator.label)
         if producer is None:
-            accumulate_into_leaf(variable, grad, grad is grad_output or grad._is_view())
+            if variable.grad is None and grad is not grad_output and not grad._is_view():
+                variable.grad = grad  # the common case, inline: a leaf's first, unshared gradient
+            else:
+                accumulate_into_leaf(variable, grad, grad is grad_output or grad._is_view())
         elif producer.grad_output is None:
             producer.grad_output = grad
             heappush(heap, (-producer.sequence, producer))

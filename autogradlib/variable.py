@@ -7,6 +7,7 @@ from collections import namedtuple
 
 import torch
 
+from autogradlib.engine import run_backward
 from autogradlib.errors import DTypeError, GraphError, ShapeError
 
 MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
@@ -147,8 +148,6 @@ class Variable:
 
     def backward(self, gradient=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf), times `gradient`, into the .grad of every leaf."""
-        from autogradlib.engine import run_backward
-
         run_backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:

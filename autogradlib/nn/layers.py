@@ -42,7 +42,8 @@ class Linear(Module):
         )
 
     def forward(self, input) -> Variable:
-        if input.dim() == 0 or input.shape[-1] != self.in_features:
+        shape = input.shape
+        if not shape or shape[-1] != self.in_features:
             raise ShapeError(
                 f"{self!r}: expected input with last dimension {self.in_features}, "
                 f"got shape {tuple(input.shape)}"
