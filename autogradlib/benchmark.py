@@ -338,7 +338,7 @@ def run(
     threads: int = 1,
     scaling: bool = True,
     scaling_repeats: int = 3,
-    scaling_seconds: float = 0.5,
+    scaling_seconds: float = 1.0,
     memory: bool = True,
     out: Path | None = None,
     progress=print,

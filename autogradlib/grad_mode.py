@@ -36,7 +36,15 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Record nothing inside: outputs are Variables that do not require grad."""
+    """Record nothing inside: outputs are Variables that do not require grad.
+
+    Works as `with no_grad():`, `@no_grad()` and, as in PyTorch, a bare `@no_grad`.
+    """
+
+    def __new__(cls, function=None):
+        if function is None:
+            return super().__new__(cls)
+        return cls()(function)
 
     def __enter__(self) -> None:
         self.previous = grad_mode.enabled

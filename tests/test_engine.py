@@ -463,3 +463,19 @@ def test_shape_mismatch_raises_shape_error_naming_operator_and_shapes(fn, label,
     b = Variable(torch.ones(4))
     with pytest.raises(ShapeError, match=rf"^{label}: .*{shapes}"):
         fn(a, b)
+
+
+def test_no_grad_and_enable_grad_work_as_bare_decorators_too():
+    @autogradlib.no_grad
+    def doubled(value):
+        return value * 2
+
+    @autogradlib.enable_grad
+    def tripled(value):
+        return value * 3
+
+    x = Variable(torch.ones(2))
+    assert not doubled(x).requires_grad
+    with autogradlib.no_grad():
+        assert tripled(x).requires_grad
+    assert autogradlib.is_grad_enabled()
