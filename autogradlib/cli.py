@@ -278,7 +278,7 @@ def train_repeats(
         else:
             state, dataset = experiment.start_run(config, index)
         if index == first and distributed.is_main_process():
-            progress.write(repr(state.model))
+            progress.write(repr(state.model), file=sys.stdout)
         while state.epoch < config.epochs:
             experiment.train_epoch(state, dataset, config, loss_function)
             progress.update()
