@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from autogradlib import data, distributed, nn, optim
+from autogradlib import data, distributed, experiment, nn, optim
 from autogradlib.grad_mode import no_grad
 
 # Enough points to measure the final loss on, without a forward pass over the whole set.
@@ -42,14 +42,7 @@ def build(workload: Workload):
     inputs, labels = data.make_disk_dataset(workload.points, generator)
     (inputs,) = data.standardize(inputs)
     width = workload.hidden
-    model = nn.Sequential(
-        nn.Linear(2, width, generator=generator),
-        nn.ReLU(),
-        nn.Linear(width, width, generator=generator),
-        nn.ReLU(),
-        nn.Linear(width, 2, generator=generator),
-        nn.Softmax(dim=1),
-    )
+    model = experiment.disk_classifier([2, width, width, 2], generator)
     return inputs, data.one_hot(labels, 2), model, generator
 
 

@@ -7,7 +7,6 @@ with no Variables, no graph and no engine: what remains between it and Autogradl
 PyTorch's modules and optimizers appear here only as the competitor.
 """
 
-import itertools
 import json
 import statistics
 import subprocess
@@ -18,16 +17,16 @@ from pathlib import Path
 
 import torch
 
-from autogradlib import data, nn, operators, optim
+from autogradlib import data, experiment, nn, operators, optim
 from autogradlib.files import atomic_write_text
 from autogradlib.grad_mode import no_grad
 
 REGIMES = (("full batch", 1000), ("mini-batch", 100))
 # Issue 4's targets: the median of pairwise ratios Autogradlib / PyTorch eager, one thread each.
 RATIO_TARGETS = {"full batch": 0.65, "mini-batch": 0.40}
-WIDE_LAYERS = (256, 1024)
+WIDE_LAYERS = (256, 1024)  # where Autogradlib must be no slower than PyTorch
 # Resident memory moves in 4 KiB pages and allocator arenas: a few pages either way is noise.
-MEMORY_NOISE_KIB = 64  # where Autogradlib must be no slower than PyTorch
+MEMORY_NOISE_KIB = 64
 SCALING_WIDTHS = (25, 256, 1024)
 SCALING_BATCHES = (100, 1000, 10000)
 LEARNING_RATE = 0.1
@@ -58,17 +57,19 @@ def build_models(workload: Workload):
     """An Autogradlib network and the equivalent torch.nn one, holding the same weights."""
     width = workload.hidden
     generator = torch.Generator().manual_seed(workload.seed + 1)
-    sizes = [2, width, width, width, 2]
-    ours_layers, torch_layers = [], []
-    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
-        ours_layers.append(nn.Linear(fan_in, fan_out, generator=generator))
-        torch_layers.append(torch.nn.Linear(fan_in, fan_out))
-        last = index == len(sizes) - 2
-        ours_layers.append(nn.Softmax(dim=1) if last else nn.ReLU())
-        torch_layers.append(torch.nn.Softmax(dim=1) if last else torch.nn.ReLU())
-    ours, theirs = nn.Sequential(*ours_layers), torch.nn.Sequential(*torch_layers)
+    ours = experiment.disk_classifier([2, width, width, width, 2], generator)
+    theirs = torch.nn.Sequential(*(torch_equivalent(layer) for layer in ours))
     theirs.load_state_dict({name: tensor.clone() for name, tensor in ours.state_dict().items()})
     return ours, theirs
+
+
+def torch_equivalent(layer: nn.Module) -> torch.nn.Module:
+    """The torch.nn layer that computes what `layer` does (weights are copied separately)."""
+    if isinstance(layer, nn.Linear):
+        return torch.nn.Linear(layer.in_features, layer.out_features, layer.bias is not None)
+    if isinstance(layer, nn.Softmax):
+        return torch.nn.Softmax(dim=layer.dim)
+    return torch.nn.ReLU()
 
 
 def epoch_batches(inputs, targets, order, batch_size):

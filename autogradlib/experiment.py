@@ -1,6 +1,7 @@
 """The reference experiment: a 2-25-25-25-2 network learns which points of the unit square lie in
 the disk of area 1/2 centred at (0.5, 0.5), repeated over seeds."""
 
+import itertools
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -75,20 +76,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def disk_classifier(sizes, generator=None, dtype=None) -> nn.Sequential:
+    """Linear layers of the given sizes, ReLU between them, Softmax(dim=1) on top."""
+    layers = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(fan_in, fan_out, generator=generator, dtype=dtype), nn.ReLU()]
+    layers[-1] = nn.Softmax(dim=1)
+    return nn.Sequential(*layers)
+
+
 def build_model(config: Config, generator: torch.Generator) -> nn.Sequential:
     """2 -> hidden -> hidden -> hidden -> 2, ReLU between, Softmax(dim=1) on top (the seed's)."""
     width = config.hidden
-    options = {"generator": generator, "dtype": getattr(torch, config.dtype)}
-    return nn.Sequential(
-        nn.Linear(2, width, **options),
-        nn.ReLU(),
-        nn.Linear(width, width, **options),
-        nn.ReLU(),
-        nn.Linear(width, width, **options),
-        nn.ReLU(),
-        nn.Linear(width, 2, **options),
-        nn.Softmax(dim=1),
-    )
+    return disk_classifier([2, width, width, width, 2], generator, getattr(torch, config.dtype))
 
 
 def build_optimizer(config: Config, parameters) -> optim.Optimizer:
