@@ -16,16 +16,16 @@ MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
 class Variable:
     """Wraps `tensor`; after backward, `grad` holds dL/d(tensor) when the Variable is a leaf.
 
-    `grad_op` is the GradOperator that produced this Variable (None for a leaf). Leaves require grad
-    by default, as in the seed; data that needs no gradient can be passed as a plain tensor, or
-    wrapped with requires_grad=False.
+    `grad_op` is the GradOperator that produced this Variable (None for a leaf). Floating-point
+    leaves require grad by default, as in the seed (integer ones cannot); data that needs no
+    gradient can be passed as a plain tensor, or wrapped with requires_grad=False.
     """
 
     __slots__ = ("__weakref__", "grad", "grad_op", "name", "requires_grad", "tensor")
     # Make `tensor + variable` and `array + variable` defer to Variable's reflected operators.
     __array_priority__ = 1000
 
-    def __init__(self, tensor, requires_grad: bool = True, name: str | None = None) -> None:
+    def __init__(self, tensor, requires_grad: bool | None = None, name: str | None = None) -> None:
         if isinstance(tensor, Variable):
             tensor = tensor.tensor
         elif not isinstance(tensor, torch.Tensor):
@@ -38,7 +38,10 @@ class Variable:
         if tensor.requires_grad:
             # Autogradlib does its own differentiation: torch's tape would only cost time.
             tensor = tensor.detach()
-        if requires_grad and not (tensor.is_floating_point() or tensor.is_complex()):
+        if requires_grad is None:
+            # Leaves require grad by default (the seed's convention); labels and indices cannot.
+            requires_grad = tensor.is_floating_point()
+        if requires_grad and not tensor.is_floating_point():
             raise DTypeError(
                 f"Variable: only floating-point tensors can require grad, got {tensor.dtype}; "
                 "pass requires_grad=False or convert with .float()"

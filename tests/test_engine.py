@@ -479,3 +479,12 @@ def test_no_grad_and_enable_grad_work_as_bare_decorators_too():
     with autogradlib.no_grad():
         assert tripled(x).requires_grad
     assert autogradlib.is_grad_enabled()
+
+
+def test_float_leaves_require_grad_by_default_and_integer_ones_do_not():
+    assert Variable(torch.randn(2)).requires_grad
+    labels = Variable(torch.tensor([0, 1]))
+    assert not labels.requires_grad
+    assert not Variable(torch.randn(2), requires_grad=False).requires_grad
+    with pytest.raises(autogradlib.DTypeError, match="int64"):
+        Variable(torch.tensor([0, 1]), requires_grad=True)
