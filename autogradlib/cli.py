@@ -316,7 +316,7 @@ def run_description(config: experiment.Config) -> dict:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from autogradlib import benchmark
+    from autogradlib_bench import benchmark
 
     out = args.out or Path("runs") / time.strftime("bench-%Y%m%d-%H%M%S")
     report = benchmark.run(
@@ -338,7 +338,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def bench_distributed_command(args: argparse.Namespace) -> int:
-    from autogradlib import bench_distributed
+    from autogradlib_bench import bench_distributed
 
     workload = bench_distributed.Workload(
         hidden=args.hidden, points=args.points, batch_size=args.batch_size, epochs=args.epochs

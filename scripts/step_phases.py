@@ -9,7 +9,8 @@ import time
 
 import torch
 
-from autogradlib import benchmark, nn, optim
+from autogradlib import nn, optim
+from autogradlib_bench import benchmark
 
 PHASES = ("zero_grad", "model", "loss", "backward", "step")
 

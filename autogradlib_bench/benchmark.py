@@ -231,7 +231,7 @@ def compare(workload: Workload, repeats: int, libraries=("autogradlib", "pytorch
 def peak_memory_kib(library: str, workload: Workload, probes: int = 3) -> int:
     """Peak resident memory a training adds over its process's baseline: the median of `probes`
     fresh processes, since a single reading moves by a few 4 KiB pages."""
-    command = [sys.executable, "-m", "autogradlib.benchmark", "memory", library,
+    command = [sys.executable, "-m", "autogradlib_bench.benchmark", "memory", library,
                json.dumps(asdict(workload))]  # fmt: skip
     readings = [
         int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
