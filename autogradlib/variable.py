@@ -217,7 +217,11 @@ class Variable:
 
     def _compare(self, other, compare) -> Variable:
         other = other.tensor if isinstance(other, Variable) else other
-        return Variable._from_tensor(compare(self.tensor, other))
+        result = compare(self.tensor, other)
+        if result is NotImplemented:
+            # Python then falls back as for tensors: `x == None` is False, `x < None` a TypeError.
+            return NotImplemented
+        return Variable._from_tensor(result)
 
     def __eq__(self, other):
         return self._compare(other, torch.Tensor.__eq__)
@@ -309,6 +313,8 @@ class Variable:
     def abs(self):
         return ops.Abs.apply(self)
 
+    __abs__ = abs
+
     def relu(self):
         return ops.ReLU.apply(self)
 
@@ -355,6 +361,16 @@ class Variable:
         if self.dim() > 2:
             raise ShapeError(f"t: expects at most 2 dimensions, got shape {tuple(self.shape)}")
         return ops.Transpose.apply(self, dim0=0, dim1=-1)
+
+    @property
+    def T(self):
+        """The dimensions in reverse order (a 2-D Variable's transpose), as torch's .T."""
+        return ops.Permute.apply(self, dims=tuple(reversed(range(self.dim()))))
+
+    @property
+    def mT(self):
+        """The last two dimensions swapped (a batch of transposed matrices), as torch's .mT."""
+        return ops.Transpose.apply(self, dim0=-2, dim1=-1)
 
     def transpose(self, dim0: int, dim1: int):
         return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)

@@ -488,3 +488,22 @@ def test_float_leaves_require_grad_by_default_and_integer_ones_do_not():
     assert not Variable(torch.randn(2), requires_grad=False).requires_grad
     with pytest.raises(autogradlib.DTypeError, match="int64"):
         Variable(torch.tensor([0, 1]), requires_grad=True)
+
+
+def test_comparison_with_an_unsupported_operand_falls_back_like_torch():
+    x = leaf(1.0, 2.0)
+    assert (x == None) is False  # noqa: E711
+    assert (x != None) is True  # noqa: E711
+    assert x not in [None, "x"]
+    with pytest.raises(TypeError):
+        x < None  # noqa: B015
+
+
+def test_transpose_properties_and_abs_match_torch():
+    matrix, batch = (
+        torch.randn(2, 3, dtype=torch.float64),
+        torch.randn(4, 2, 3, dtype=torch.float64),
+    )
+    check_against_torch(lambda x: x.T, matrix)
+    check_against_torch(lambda x: x.mT, batch)
+    check_against_torch(lambda x: abs(x), matrix)

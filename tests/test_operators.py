@@ -330,6 +330,20 @@ def test_max_and_min_share_the_gradient_of_tied_elements_like_torch():
         check_against_torch(fn, x)
 
 
+def test_max_and_min_of_all_elements_send_the_gradient_to_nans_like_torch():
+    nan = float("nan")
+    for values in ([1.0, nan, 2.0], [nan, 0.0, nan]):
+        for reduction in ("max", "min"):
+            # check_against_torch would compare the NaN outputs as unequal.
+            expected = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+            getattr(expected, reduction)().backward()
+            x = Variable(torch.tensor(values, dtype=torch.float64))
+            output = getattr(x, reduction)()
+            output.backward()
+            assert output.tensor.isnan()
+            torch.testing.assert_close(x.grad, expected.grad)
+
+
 @pytest.mark.parametrize("function", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("x_range", [ANY, LARGE_LOGITS], ids=["small", "large"])
 @moderate
@@ -537,6 +551,13 @@ def test_cat_matches_torch(data):
     check_against_torch(lambda *pieces: library(pieces[0]).cat(list(pieces), dim), *pieces)
     constant = pieces[0].clone()
     check_against_torch(lambda *pieces: library(pieces[0]).cat((constant, *pieces), dim), *pieces)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cat_skips_a_1d_empty_operand_like_torch(dim):
+    empty, x = torch.zeros(0, dtype=torch.float64), torch.randn(2, 3, dtype=torch.float64)
+    check_against_torch(lambda empty, x: library(x).cat([empty, x, empty], dim), empty, x)
+    check_against_torch(lambda x: library(x).cat([torch.zeros(0, dtype=x.dtype), x], dim), x)
 
 
 @moderate

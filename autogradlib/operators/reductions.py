@@ -61,7 +61,9 @@ class MaxOperator(GradOperator):
         return self.output
 
     def pass_grad(self, grad_output):
-        winners = self.a == self.output
+        a, output = self.a, self.output
+        # A NaN is the max (and the min) but equals nothing: PyTorch shares among the NaNs.
+        winners = (a == output) | (a.isnan() & output.isnan())
         return (winners * (grad_output / winners.sum()),)
 
 

@@ -135,11 +135,20 @@ class CatOperator(GradOperator):
 
     def forward(self, *tensors, dim=0):
         self.dim = dim
-        self.sizes = [tensor.shape[dim] for tensor in tensors]
+        # torch.cat lets a 1-D empty operand join tensors of any shape (the `out = cat([out, x])`
+        # idiom starts from torch.tensor([])): it fills no slice, and gets an empty gradient back.
+        self.skipped = [tensor.shape == (0,) for tensor in tensors]
+        self.sizes = [0 if tensor.shape == (0,) else tensor.shape[dim] for tensor in tensors]
         return torch.cat(tensors, dim)
 
     def pass_grad(self, grad_output):
-        return grad_output.split(self.sizes, self.dim)
+        grads = grad_output.split(self.sizes, self.dim)
+        if grad_output.dim() == 1 or not any(self.skipped):
+            return grads
+        return tuple(
+            grad.new_zeros(0) if skipped else grad
+            for grad, skipped in zip(grads, self.skipped, strict=True)
+        )
 
 
 class StackOperator(GradOperator):
