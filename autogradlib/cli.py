@@ -35,6 +35,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def at_least_two(text: str) -> int:
+    value = _parse(int, text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 2, got {text}")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     value = _parse(int, text)
     if value < 0:
@@ -98,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=("sgd", "adam"))
     train.add_argument("--momentum", type=unit_interval)
     train.add_argument("--hidden", type=positive_int)
-    train.add_argument("--train-points", type=positive_int)
+    # Standardising needs a std of the training points, which one point does not have.
+    train.add_argument("--train-points", type=at_least_two)
     train.add_argument("--test-points", type=positive_int)
     train.add_argument("--seed", type=non_negative_int)
     train.add_argument("--dtype", choices=("float32", "float64"))
@@ -175,12 +183,18 @@ def training_config(args: argparse.Namespace) -> tuple[experiment.Config, dict |
 
 
 def output_folder(args: argparse.Namespace) -> Path:
-    """--out; else the resumed checkpoint's folder; else runs/<timestamp>."""
+    """--out; else the resumed checkpoint's folder; else runs/<timestamp>; never a file's path."""
     if args.out is not None:
-        return args.out
-    if args.resume is not None:
-        return args.resume.parent
-    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        out = args.out
+    elif args.resume is not None:
+        out = args.resume.parent
+    else:
+        out = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    # Found now, not after training, when the files would be written.
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise CommandLineError(f"argument --out: {folder} is a file, not a folder")
+    return out
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -194,6 +208,7 @@ def train_command(args: argparse.Namespace) -> int:
             )
             return 2
         training_config(args)  # a bad configuration fails here, once, not in every worker
+        output_folder(args)
         worker_args = argparse.Namespace(**{**vars(args), "nproc": 1})
         return distributed.launch_local(train_command, (worker_args,), args.nproc)
     if not distributed.launched_with_env():

@@ -31,6 +31,9 @@ def make_disk_dataset(
 
 def standardize(train: torch.Tensor, *others: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """(x - mean) / std for train and each of others, with train's per-feature mean and std."""
+    if len(train) < 2:
+        # torch.std of one row is NaN (with a warning), which would make every output NaN.
+        raise ValueError(f"standardize: the training set needs 2 rows or more, got {len(train)}")
     mean, std = train.mean(0), train.std(0)
     if (std == 0).any():
         raise ValueError("standardize: a feature of the training set is constant (std 0)")

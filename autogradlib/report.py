@@ -15,6 +15,7 @@ from autogradlib import checkpoint
 from autogradlib.files import atomic_write_bytes, atomic_write_text
 
 CURVE_PANELS = (("loss", "MSE loss"), ("accuracy", "accuracy"))
+SPLITS = (("train", "tab:blue"), ("test", "tab:orange"))
 
 
 def write_results(directory: Path, config: dict, runs: list, summary: dict) -> Path:
@@ -37,7 +38,7 @@ def write_curves(directory: Path, runs: list) -> Path:
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     epochs = runs[0]["curves"]["epoch"]
     for axis, (metric, title) in zip(axes, CURVE_PANELS, strict=True):
-        for split, color in (("train", "tab:blue"), ("test", "tab:orange")):
+        for split, color in SPLITS:
             values = torch.tensor([run["curves"][f"{split}_{metric}"] for run in runs])
             low, median, high = torch.quantile(values, torch.tensor([0.25, 0.5, 0.75]), dim=0)
             axis.plot(epochs, median, color=color, label=f"{split} (median of {len(runs)})")
@@ -46,7 +47,10 @@ def write_curves(directory: Path, runs: list) -> Path:
         axis.set_title(f"{title} (band: quartiles over repeats)")
         axis.grid(alpha=0.3)
         axis.legend()
-    axes[0].set_yscale("log")
+    losses = torch.tensor([run["curves"][f"{split}_loss"] for run in runs for split, _ in SPLITS])
+    # A run that diverged has only NaN losses, which matplotlib refuses to put on a log axis.
+    if (losses.isfinite() & (losses > 0)).any():
+        axes[0].set_yscale("log")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)

@@ -65,6 +65,12 @@ def test_standardize_uses_the_training_statistics_for_every_set():
         standardize(torch.tensor([[1.0, 2.0], [1.0, 3.0]]))
 
 
+def test_standardize_refuses_a_single_row_instead_of_returning_nan():
+    # torch.std of one row is NaN, not 0: the "constant" check alone let it through.
+    with pytest.raises(ValueError, match="2 rows or more, got 1"):
+        standardize(torch.tensor([[0.3, 0.7]]), torch.tensor([[0.1, 0.2]]))
+
+
 def test_one_hot_marks_each_label():
     result = one_hot(torch.tensor([2, 0, 1]), 3, dtype=torch.float64)
     assert result.dtype == torch.float64

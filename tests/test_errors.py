@@ -248,6 +248,7 @@ BAD_COMMAND_LINES = [
     ("lr-infinite", ["--lr", "inf"], ["--lr", "finite", "got inf"]),
     ("momentum-one", ["--momentum", "1"], ["--momentum", "[0, 1)", "got 1"]),
     ("seed-negative", ["--seed", "-1"], ["--seed", ">= 0", "got -1"]),
+    ("train-points-one", ["--train-points", "1"], ["--train-points", ">= 2", "got 1"]),
     ("optimizer-unknown", ["--optimizer", "rmsprop"], ["--optimizer", "'rmsprop'"]),
     ("dtype-unknown", ["--dtype", "float16"], ["--dtype", "'float16'"]),
     ("device-unknown", ["--device", "tpu"], ["--device", "'tpu'"]),
@@ -256,6 +257,8 @@ BAD_COMMAND_LINES = [
     ("option-unknown", ["--epoch-count", "5"], ["unrecognized", "--epoch-count"]),
     ("resume-missing", ["--resume", "{missing}"], ["{missing}", "no such file"]),
     ("resume-foreign", ["--resume", "{foreign}"], ["{foreign}", "not a file written by"]),
+    ("out-a-file", ["--out", "{foreign}"], ["--out", "{foreign} is a file, not a folder"]),
+    ("out-below-a-file", ["--out", "{foreign}/run"], ["--out", "{foreign} is a file"]),
     (
         "resume-conflict",
         ["--resume", "{checkpoint}", "--epochs", "5", "--lr", "0.1", "--seed", "9"],
@@ -308,6 +311,16 @@ def test_the_real_command_exits_2_with_one_line_and_no_traceback(tmp_path, argum
     assert "Traceback" not in result.stderr
     assert arguments[0] in result.stderr
     assert result.stdout == ""
+
+
+def test_a_run_whose_losses_are_all_nan_still_writes_every_file(tmp_path):
+    # An lr this large makes every loss NaN; the log-scaled loss panel used to crash the report.
+    arguments = ["--epochs", "1", "--repeats", "1", "--train-points", "20", "--test-points", "20"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(["train", "--quiet", "--lr", "1e30", *arguments, "--out", str(tmp_path)])
+    assert code == 0
+    for name in ("results.json", "model.pt", "curves.png", "model.gv"):
+        assert (tmp_path / name).is_file(), name
 
 
 # --- detect_anomaly() ----------------------------------------------------------------------------

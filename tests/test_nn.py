@@ -353,6 +353,22 @@ def test_state_dict_moves_from_ours_to_torch():
         assert torch.equal(tensor, state[name])
 
 
+def test_loading_torch_parameters_keeps_our_tensors_off_torchs_tape():
+    ours = reference_network(torch.Generator().manual_seed(0))
+    theirs = torch_reference_network()
+    ours.load_state_dict(theirs.state_dict(keep_vars=True))  # torch Parameters, requiring grad
+    for variable, parameter in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert not variable.tensor.requires_grad and variable.tensor.grad_fn is None
+        assert torch.equal(variable.tensor, parameter.detach())
+
+
+def test_state_dict_prefix_is_prepended_as_torch_prepends_it():
+    ours = reference_network(torch.Generator().manual_seed(0))
+    theirs = torch_reference_network()
+    assert list(ours.state_dict(prefix="net.")) == list(theirs.state_dict(prefix="net."))
+    assert "net.0.weight" in ours.state_dict(prefix="net.")
+
+
 def test_state_dict_includes_persistent_buffers_only():
     net = Net()
     net.register_buffer("scratch", torch.zeros(2), persistent=False)

@@ -195,13 +195,15 @@ class Module:
         keep_vars=True.
         """
         result: dict[str, Any] = {}
-        for branch_prefix, branch in _walk(self, prefix, remove_duplicate=False):
+        # torch prepends `prefix` as it is ('model.'), where named_parameters() adds the dot.
+        for branch_prefix, branch in _walk(self, "", remove_duplicate=False):
             for name, value in _direct_members(branch):
                 if isinstance(value, Variable):
-                    result[_join(branch_prefix, name)] = value if keep_vars else value.tensor
+                    key = prefix + _join(branch_prefix, name)
+                    result[key] = value if keep_vars else value.tensor
             if isinstance(branch, Module):
                 for name, tensor in branch._own_buffers(persistent_only=True):
-                    result[_join(branch_prefix, name)] = tensor
+                    result[prefix + _join(branch_prefix, name)] = tensor
         return result
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
@@ -226,8 +228,10 @@ class Module:
         for key, target in targets.items():
             if key in state_dict:
                 value = state_dict[key]
+                # Detached: copying from a torch Parameter would put the target on torch's tape.
+                value = value.tensor if isinstance(value, Variable) else value.detach()
                 target_tensor = target.tensor if isinstance(target, Variable) else target
-                target_tensor.copy_(value.tensor if isinstance(value, Variable) else value)
+                target_tensor.copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
     # --- Printing --------------------------------------------------------------------------------
