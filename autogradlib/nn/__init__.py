@@ -1,4 +1,4 @@
-"""Neural-network building blocks, as torch.nn: modules, layers, losses, init and functional."""
+"""Neural-network building blocks, as PyTorch's nn: modules, layers, losses, init and functional."""
 
 from autogradlib.errors import StateDictError
 from autogradlib.nn import functional, init

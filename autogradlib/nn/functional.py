@@ -1,4 +1,4 @@
-"""The layers and losses as functions, with torch.nn.functional's signatures.
+"""The layers and losses as functions, with PyTorch's nn.functional signatures.
 
 Inputs may be Variables or plain tensors (constants); results are Variables.
 """

@@ -1,6 +1,6 @@
-"""Initialisers, as torch.nn.init: each fills a Variable's tensor (or a tensor) in place.
+"""Initialisers, as PyTorch's nn.init: each fills a Variable's tensor (or a tensor) in place.
 
-Each draws with the same tensor operation as torch.nn.init, so with the same generator state the
+Each draws with the same tensor operation as PyTorch's nn.init, so with the same generator state the
 values are the same as torch's.
 """
 

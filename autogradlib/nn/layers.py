@@ -1,4 +1,4 @@
-"""The layers: Linear, the activations, Dropout and Sequential, printed as torch.nn prints them."""
+"""The layers: Linear, the activations, Dropout and Sequential, printed as PyTorch prints them."""
 
 from __future__ import annotations
 

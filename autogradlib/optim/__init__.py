@@ -1,4 +1,4 @@
-"""Optimizers, as torch.optim: SGD and Adam, with torch's param_groups and state dicts."""
+"""Optimizers, as PyTorch's optim: SGD and Adam, with torch's param_groups and state dicts."""
 
 from autogradlib.optim.adam import Adam
 from autogradlib.optim.optimizer import Optimizer

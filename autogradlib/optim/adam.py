@@ -1,4 +1,4 @@
-"""Adam (and AMSGrad), as torch.optim.Adam."""
+"""Adam (and AMSGrad), as PyTorch's Adam."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Optimizer: the base class, with parameter groups and per-parameter state as in torch.optim."""
+"""Optimizer: the base class, with parameter groups and per-parameter state as in PyTorch."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Take the hyperparameters and state of state_dict(), from this library or torch.optim.
+        """Take the hyperparameters and state of state_dict(), from this library or PyTorch.
 
         State tensors are copied, and cast to their parameter's dtype and device (except 'step').
         """

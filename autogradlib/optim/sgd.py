@@ -1,4 +1,4 @@
-"""SGD with momentum, dampening, Nesterov, weight decay and maximize, as torch.optim.SGD."""
+"""SGD with momentum, dampening, Nesterov, weight decay and maximize, as PyTorch's SGD."""
 
 from __future__ import annotations
 
