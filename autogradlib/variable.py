@@ -201,6 +201,15 @@ class Variable:
     def double(self) -> Variable:
         return self.to(torch.float64)
 
+    def long(self) -> Variable:
+        return self.to(torch.int64)
+
+    def int(self) -> Variable:
+        return self.to(torch.int32)
+
+    def bool(self) -> Variable:
+        return self.to(torch.bool)
+
     def cpu(self) -> Variable:
         return self.to("cpu")
 
@@ -398,6 +407,25 @@ class Variable:
 
     def expand(self, *sizes):
         return ops.Expand.apply(self, sizes=_flatten_sizes(sizes))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def clone(self):
+        """A copy in new memory; differentiable, unlike detach()."""
+        return ops.Clone.apply(self)
+
+    def contiguous(self):
+        """This Variable if its tensor is contiguous, else a contiguous copy, as torch does."""
+        if self.tensor.is_contiguous():
+            return self
+        return ops.Clone.apply(self, memory_format=torch.contiguous_format)
 
 
 def _flatten_sizes(sizes: tuple) -> tuple:

@@ -682,6 +682,8 @@ GRADCHECK_CASES = [
     case(lambda x: 2.0**x, kink_free(2, 3), id="number**x"),
     case(lambda x: 1.5 - x / 2.0, kink_free(2, 3), id="reflected"),
     case(lambda x: -x, kink_free(2, 3), id="neg"),
+    case(lambda x: x.clone() * x, kink_free(2, 3), id="clone"),
+    case(lambda x: x.t().contiguous(), kink_free(2, 3), id="contiguous"),
     case(lambda a, b: a @ b, kink_free(3), kink_free(3, seed=1), id="matmul-1d-1d"),
     case(lambda a, b: a @ b, kink_free(3), kink_free(3, 2, seed=1), id="matmul-1d-2d"),
     case(lambda a, b: a @ b, kink_free(2, 3), kink_free(3, seed=1), id="matmul-2d-1d"),
@@ -755,3 +757,33 @@ GRADCHECK_CASES = [
 @pytest.mark.parametrize(("fn", "inputs"), GRADCHECK_CASES)
 def test_operator_passes_gradcheck(fn, inputs):
     assert gradcheck(fn, *inputs)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x, y: x.clone() * x,
+        lambda x, y: x.t().contiguous().view(-1),
+        lambda x, y: x.contiguous(),
+        lambda x, y: x.view_as(y.t()),
+        lambda x, y: x.reshape_as(y.t()),
+        lambda x, y: x[:1].expand_as(y),
+    ],
+    ids=["clone", "contiguous-copy", "contiguous-same", "view_as", "reshape_as", "expand_as"],
+)
+def test_copies_and_shape_matching_methods_match_torch(fn):
+    x = torch.randn(3, 4, dtype=torch.float64)
+    y = torch.randn(4, 3, dtype=torch.float64).t().contiguous()
+    check_against_torch(fn, x, y)
+
+
+def test_clone_makes_new_memory_and_integer_conversions_leave_the_graph():
+    x = Variable(torch.randn(2, 3))
+    copy = x.clone()
+    assert copy.tensor.data_ptr() != x.tensor.data_ptr()
+    assert copy.grad_op is not None
+    assert x.t().contiguous().tensor.is_contiguous()
+    conversions = ((x.long(), torch.int64), (x.int(), torch.int32), (x.bool(), torch.bool))
+    for converted, dtype in conversions:
+        assert converted.dtype == dtype
+        assert not converted.requires_grad

@@ -37,6 +37,7 @@ from autogradlib.operators.reductions import (
 )
 from autogradlib.operators.shape import (
     CatOperator as Cat,
+    CloneOperator as Clone,
     ExpandOperator as Expand,
     IndexOperator as Index,
     PermuteOperator as Permute,
@@ -50,8 +51,8 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Clamp", "CrossEntropyLoss", "Div", "Exp", "Expand", "Index", "Linear",
-    "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min", "MinAlong", "Mul",
-    "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Squeeze",
-    "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
+    "Abs", "Add", "Cat", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand", "Index",
+    "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
+    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
+    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
 ]  # fmt: skip

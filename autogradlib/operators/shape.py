@@ -73,6 +73,17 @@ class SqueezeOperator(ReshapeOperator):
         return a.squeeze() if dim is None else a.squeeze(dim)
 
 
+class CloneOperator(GradOperator):
+    """a copied to new memory (contiguous, with memory_format=torch.contiguous_format);
+    dL/da = dL/d(out)."""
+
+    def forward(self, a, memory_format=torch.preserve_format):
+        return a.clone(memory_format=memory_format)
+
+    def pass_grad(self, grad_output):
+        return (grad_output,)
+
+
 class ExpandOperator(GradOperator):
     """a broadcast to `sizes`;  dL/da = dL/d(out), which the engine sums back to a's shape."""
 
