@@ -2,6 +2,7 @@
 
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -22,8 +23,20 @@ def write_results(directory: Path, config: dict, runs: list, summary: dict) -> P
     """results.json: the configuration, every run with its curves, and the summary."""
     path = Path(directory) / "results.json"
     document = {"config": config, "runs": runs, "summary": summary}
-    atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+    # Strict JSON has no NaN or Infinity: a diverged run's losses are written as null.
+    atomic_write_text(path, json.dumps(finite_or_null(document), indent=1, allow_nan=False) + "\n")
     return path
+
+
+def finite_or_null(value):
+    """`value` with every non-finite float inside it replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(item) for item in value]
+    return value
 
 
 def write_model(directory: Path, model) -> Path:

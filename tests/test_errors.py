@@ -5,6 +5,7 @@ Then detect_anomaly(), which does the same for values that stop being finite."""
 import contextlib
 import inspect
 import io
+import json
 import os
 import subprocess
 import sys
@@ -321,6 +322,13 @@ def test_a_run_whose_losses_are_all_nan_still_writes_every_file(tmp_path):
     assert code == 0
     for name in ("results.json", "model.pt", "curves.png", "model.gv"):
         assert (tmp_path / name).is_file(), name
+    # Strict JSON (no NaN): the diverged losses are null.
+    results = json.loads((tmp_path / "results.json").read_text(), parse_constant=reject_constant)
+    assert results["runs"][0]["train_loss"] is None
+
+
+def reject_constant(name: str):
+    raise ValueError(f"results.json holds {name}, which strict JSON parsers refuse")
 
 
 # --- detect_anomaly() ----------------------------------------------------------------------------
