@@ -63,6 +63,8 @@ def batches(
 
     The last batch is smaller when batch_size does not divide the number of rows.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise TypeError(f"batches: batch_size must be an int, got {batch_size!r}")
     if batch_size < 1:
         raise ValueError(f"batches: batch_size must be >= 1, got {batch_size}")
     if len(inputs) != len(targets):

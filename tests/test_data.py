@@ -114,3 +114,10 @@ def test_batches_reject_bad_sizes_when_called():
         batches(inputs, targets, 0)
     with pytest.raises(ShapeError, match=r"4 rows.*3"):
         batches(inputs, targets[:3], 2)
+
+
+@pytest.mark.parametrize("batch_size", [2.5, "3", True])
+def test_batches_refuses_a_batch_size_that_is_not_an_int(batch_size):
+    inputs, labels = make_disk_dataset(10, torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        batches(inputs, labels, batch_size)

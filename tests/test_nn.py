@@ -555,3 +555,12 @@ def test_fans_need_two_dimensions():
         nn.init.xavier_normal_(torch.empty(5))
     with pytest.raises(ValueError, match="unsupported nonlinearity"):
         nn.init.calculate_gain("swish")
+
+
+def test_requires_grad_freezes_a_model_so_backward_leaves_its_parameters_alone():
+    frozen = nn.Linear(3, 2)
+    trained = nn.Linear(2, 1)
+    assert frozen.requires_grad_(False) is frozen
+    trained(frozen(Variable(torch.randn(4, 3)))).sum().backward()
+    assert all(parameter.grad is None for parameter in frozen.parameters())
+    assert all(parameter.grad is not None for parameter in trained.parameters())

@@ -144,6 +144,12 @@ class Module:
                 # A new tensor, never zero_(): the old gradient may be shared with other code.
                 variable.grad = torch.zeros_like(variable.grad)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze every parameter: optimizers skip those without gradients."""
+        for variable in self.parameters():
+            variable.requires_grad_(requires_grad)
+        return self
+
     def train(self, mode: bool = True) -> Module:
         """Set training mode (Dropout drops) on this module and every module below it."""
         if not isinstance(mode, bool):
