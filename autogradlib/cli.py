@@ -28,25 +28,21 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def positive_int(text: str) -> int:
-    value = _parse(int, text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
-    return value
+def whole_number_at_least(low: int):
+    """An argparse type: a whole number >= low."""
+
+    def parse(text: str) -> int:
+        value = _parse(int, text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text}")
+        return value
+
+    return parse
 
 
-def at_least_two(text: str) -> int:
-    value = _parse(int, text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 2, got {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = _parse(int, text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
-    return value
+positive_int = whole_number_at_least(1)
+at_least_two = whole_number_at_least(2)
+non_negative_int = whole_number_at_least(0)
 
 
 def positive_float(text: str) -> float:
@@ -89,7 +85,8 @@ def _parse(kind, text: str):
     try:
         return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        noun = "whole number" if kind is int else "number"
+        raise argparse.ArgumentTypeError(f"expected a {noun}, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
