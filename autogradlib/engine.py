@@ -11,6 +11,7 @@ import torch
 
 from autogradlib import anomaly
 from autogradlib.errors import DTypeError, GraphError, ShapeError
+from autogradlib.grad_operator import GradOperator
 
 
 def run_backward(root, gradient=None, retain_graph: bool = False) -> None:
@@ -37,7 +38,7 @@ def run_backward(root, gradient=None, retain_graph: bool = False) -> None:
 
 
 def run_operator(operator, heap: list, retain_graph: bool) -> None:
-    """Pass `operator`'s summed incoming gradient on to its inputs, queueing their producers."""
+    """Pass `operator`'s summed incoming gradient on to its sources, queueing their producers."""
     grad_output = operator.grad_output
     operator.grad_output = None
     if operator.released:
@@ -48,36 +49,32 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
     if operator.retained is not None:
         keep_retained_grad(operator, grad_output)
     grads = operator.pass_grad(grad_output)
-    if type(grads) is not tuple:
+    sources = operator.inputs
+    if type(grads) is not tuple or len(grads) != len(sources):
         grads = check_grads(operator, grads)
-    elif len(grads) != len(operator.inputs):
-        check_grads(operator, grads)
     if anomaly.enabled:
         anomaly.check_backward(operator, grads)
-    sources = []  # what the operator keeps once released: see GradOperator.sources()
-    for variable, grad in zip(operator.inputs, grads, strict=False):  # lengths checked above
-        if variable is None:
-            sources.append(None)
+    for source, grad in zip(sources, grads, strict=False):  # lengths checked above
+        if grad is None or source is None:
             continue
-        producer = variable.grad_op
-        sources.append(variable if producer is None else producer)
-        if grad is None:
+        if isinstance(source, GradOperator):
+            if grad.shape != source.output_shape:
+                grad = sum_to_shape(grad, source.output_shape, operator.label)
+            if source.grad_output is None:
+                source.grad_output = grad
+                heappush(heap, (-source.sequence, source))
+            else:
+                source.grad_output = source.grad_output + grad
             continue
-        shape = variable.tensor.shape
+        shape = source.tensor.shape  # a leaf
         if grad.shape != shape:
             grad = sum_to_shape(grad, shape, operator.label)
-        if producer is None:
-            if variable.grad is None and grad is not grad_output and not grad._is_view():
-                variable.grad = grad  # the common case, inline: a leaf's first, unshared gradient
-            else:
-                accumulate_into_leaf(variable, grad, grad is grad_output or grad._is_view())
-        elif producer.grad_output is None:
-            producer.grad_output = grad
-            heappush(heap, (-producer.sequence, producer))
+        if source.grad is None and grad is not grad_output and not grad._is_view():
+            source.grad = grad  # the common case, inline: a leaf's first, unshared gradient
         else:
-            producer.grad_output = producer.grad_output + grad
+            accumulate_into_leaf(source, grad, grad is grad_output or grad._is_view())
     if not retain_graph:
-        operator.release(sources)
+        operator.release()
 
 
 def check_grads(operator, grads) -> tuple:

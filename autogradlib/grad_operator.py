@@ -25,7 +25,7 @@ class GradOperator:
 
     # Graph structure lives in slots; what a subclass saves for backward lives in the instance
     # dict, so release() frees all of it at once without knowing the operator.
-    __slots__ = ("__dict__", "inputs", "needs_input_grad", "sequence")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "output_shape", "sequence")
     # Defaults read through the class until the engine sets them: apply() stays short.
     grad_output = None
     released = False
@@ -49,21 +49,22 @@ class GradOperator:
     def apply(cls, *operands, **options) -> "Variable":
         """Run forward on the operands and, when any of them requires grad, record the operation."""
         tensors = []
-        inputs = []
+        sources = []
         needs_input_grad = []
-        requires_grad = False
         dtype = None
         mixed_dtypes = False
         for operand in operands:
             if isinstance(operand, Variable):
                 tensor = operand.tensor
-                needs = operand.requires_grad
-                inputs.append(operand if needs else None)
-                needs_input_grad.append(needs)
-                requires_grad |= needs
+                if operand.requires_grad:
+                    sources.append(operand.grad_op or operand)
+                    needs_input_grad.append(True)
+                else:
+                    sources.append(None)
+                    needs_input_grad.append(False)
             elif isinstance(operand, _CONSTANT_TYPES):
                 tensor = operand
-                inputs.append(None)
+                sources.append(None)
                 needs_input_grad.append(False)
             else:
                 raise TypeError(
@@ -90,10 +91,13 @@ class GradOperator:
         variable.tensor = output
         variable.grad = None
         variable.name = None
-        if requires_grad and grad_mode.enabled:
-            operator.inputs = inputs
+        if grad_mode.enabled and True in needs_input_grad:
+            # The graph keeps operators and leaves, never the intermediate Variables: an
+            # activation lives on only in what the operators that read it saved.
+            operator.inputs = sources
             operator.needs_input_grad = needs_input_grad
             operator.sequence = next(_creation_order)
+            operator.output_shape = output.shape
             variable.grad_op = operator
             variable.requires_grad = True
         else:
@@ -101,27 +105,18 @@ class GradOperator:
             variable.requires_grad = False
         return variable
 
-    def release(self, sources: list) -> None:
-        """Free what forward saved and the intermediate results it read, keeping `sources` (see
-        sources()) for drawing; a later backward through here raises GraphError."""
+    def release(self) -> None:
+        """Free what forward saved; a later backward through here raises GraphError."""
         retained = self.retained
         self.__dict__.clear()
         self.released = True
         if retained is not None:
             self.retained = retained
-        # Otherwise every activation would live on, through the loss, until the next step's
-        # forward had made its own: twice the memory, and no reuse of freed buffers.
-        self.inputs = sources
 
     def sources(self) -> list:
-        """Where each operand came from: a leaf Variable, the operator that made it, or None for a
-        constant or an operand that needs no gradient."""
-        if self.released:
-            return self.inputs
-        return [
-            variable if variable is None or variable.grad_op is None else variable.grad_op
-            for variable in self.inputs
-        ]
+        """Where each operand's gradient goes: a leaf Variable, the operator that made the operand,
+        or None for a constant or an operand that needs no gradient."""
+        return self.inputs
 
     def retain(self, variable: "Variable") -> None:
         """Keep the gradient of this operator's output on `variable` (see Variable.retain_grad)."""

@@ -7,7 +7,6 @@ from collections import namedtuple
 
 import torch
 
-from autogradlib.engine import run_backward
 from autogradlib.errors import DTypeError, GraphError, ShapeError
 
 MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
@@ -319,6 +318,9 @@ class Variable:
     def sqrt(self):
         return ops.Sqrt.apply(self)
 
+    def square(self):
+        return ops.Pow.apply(self, 2)
+
     def abs(self):
         return ops.Abs.apply(self)
 
@@ -444,3 +446,4 @@ def _unwrap_index(index):
 
 # The operators build Variables, so they are imported once this class exists.
 from autogradlib import operators as ops  # noqa: E402
+from autogradlib.engine import run_backward  # noqa: E402

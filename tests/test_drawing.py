@@ -119,3 +119,30 @@ def test_drawing_a_5000_deep_graph_does_not_recurse():
     labels = [label for label, _ in nodes(value.draw_graph()).values()]
     assert labels.count("Add") == 5000
     assert len(labels) == 5002
+
+
+def test_a_chained_sequential_is_drawn_layer_by_layer_inside_a_box():
+    from autogradlib import nn
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2), nn.Softmax(1))
+    loss = nn.MSELoss()(model(torch.randn(4, 2)), torch.rand(4, 2))
+    loss.backward()  # drawn after backward: the chain keeps its layers' names
+    source = loss.draw_graph(params=dict(model.named_parameters())).source
+    assert "subgraph cluster_" in source and "label=Sequential style=dashed" in source
+    any_nodes = re.compile(r'^\t+(\S+) \[label=("[^"]*"|\S+) fillcolor=(\S+)\]', re.MULTILINE)
+    labels = {node: label.strip('"') for node, label, _ in any_nodes.findall(source)}
+    drawn = [
+        (labels[source_id], labels[target])
+        for source_id, target in re.findall(r"^\t+(\S+) -> (\S+)$", source, re.MULTILINE)
+    ]
+    assert sorted(drawn) == [
+        ("0.bias\n(3)", "Linear"),
+        ("0.weight\n(3, 2)", "Linear"),
+        ("2.bias\n(2)", "Linear"),
+        ("2.weight\n(2, 3)", "Linear"),
+        ("Linear", "ReLU"),
+        ("Linear", "Softmax"),
+        ("MSELoss", "output\n()"),
+        ("ReLU", "Linear"),
+        ("Softmax", "MSELoss"),
+    ]

@@ -7,11 +7,16 @@ from collections.abc import Iterator
 
 import torch
 
-from autogradlib import operators as ops
+from autogradlib import anomaly, operators as ops
 from autogradlib.errors import DeviceError, DTypeError, ShapeError
+from autogradlib.grad_mode import grad_mode
 from autogradlib.nn import functional as F, init
 from autogradlib.nn.module import Module
 from autogradlib.variable import Variable
+
+# Options of the stages that Sequential records in one ChainOperator (see Module._chain_stage).
+NO_OPTIONS: dict = {}
+INSIDE_CHAIN = {"contiguous": False}
 
 
 class Linear(Module):
@@ -53,6 +58,13 @@ class Linear(Module):
             return ops.Linear.apply(input, self.weight)
         return ops.Linear.apply(input, self.weight, self.bias)
 
+    def _chain_stage(self, operands: list) -> tuple:
+        if self.bias is None:
+            operands.append(self.weight)
+            return (ops.Linear, 1, INSIDE_CHAIN)
+        operands += (self.weight, self.bias)
+        return (ops.Linear, 2, INSIDE_CHAIN)
+
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -66,6 +78,9 @@ class ReLU(Module):
     def forward(self, input) -> Variable:
         return ops.ReLU.apply(input)
 
+    def _chain_stage(self, operands: list) -> tuple:
+        return (ops.ReLU, 0, NO_OPTIONS)
+
 
 class Tanh(Module):
     """tanh(x)."""
@@ -73,12 +88,18 @@ class Tanh(Module):
     def forward(self, input) -> Variable:
         return F.tanh(input)
 
+    def _chain_stage(self, operands: list) -> tuple:
+        return (ops.Tanh, 0, NO_OPTIONS)
+
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x))."""
 
     def forward(self, input) -> Variable:
         return F.sigmoid(input)
+
+    def _chain_stage(self, operands: list) -> tuple:
+        return (ops.Sigmoid, 0, NO_OPTIONS)
 
 
 class Softmax(Module):
@@ -94,6 +115,9 @@ class Softmax(Module):
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
+    def _chain_stage(self, operands: list) -> tuple:
+        return (ops.Softmax, 0, {"dim": self.dim})
+
 
 class LogSoftmax(Module):
     """x_i - log(sum_j exp(x_j)) along `dim`."""
@@ -107,6 +131,9 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+    def _chain_stage(self, operands: list) -> tuple:
+        return (ops.LogSoftmax, 0, {"dim": self.dim})
 
 
 class Dropout(Module):
@@ -135,6 +162,7 @@ class Sequential(Module):
         else:
             named = [(str(index), layer) for index, layer in enumerate(layers)]
         self._layers: dict[str, Module] = {}
+        self._runs = None  # see _plan_runs; planned again whenever a layer is added
         for name, layer in named:
             self._add(name, layer)
 
@@ -142,17 +170,52 @@ class Sequential(Module):
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential: layer ({name}) is a {type(layer).__name__}, not a Module")
         self._layers[name] = layer
+        self._runs = None
 
     def _members(self):
         # The layers take the place of the dict that holds them, so their names are '0', '1', ...
         for name, value in super()._members():
             if name == "_layers":
                 yield from value.items()
-            else:
+            elif name != "_runs":
                 yield name, value
 
     def forward(self, input):
-        for name, layer in self._layers.items():
+        if not grad_mode.enabled or anomaly.enabled:
+            # Nothing to record, or every layer's own operator wanted for anomaly reports.
+            return self._forward_layers(input, self._layers.items())
+        for chained, layers in self._runs or self._plan_runs():
+            if chained:
+                input = self._forward_chained(input, layers)
+            else:
+                input = self._forward_layers(input, layers)
+        return input
+
+    def _plan_runs(self) -> list:
+        """(chained, layers): runs of two or more built-in layers are recorded as one operator."""
+        runs = []
+        for item in self._layers.items():
+            chained = item[1]._chain_stage is not None
+            if runs and runs[-1][0] == chained:
+                runs[-1][1].append(item)
+            else:
+                runs.append((chained, [item]))
+        self._runs = [(chained and len(layers) > 1, layers) for chained, layers in runs]
+        return self._runs
+
+    def _forward_chained(self, input, layers: list):
+        """The layers as one ChainOperator: the engine then pays for one operator, not one each."""
+        operands = [input]
+        stages = [layer._chain_stage(operands) for _, layer in layers]
+        try:
+            return ops.Chain.apply(*operands, stages=stages)
+        except Exception:
+            # Layer by layer, the error names the layer and comes with the layer's own checks.
+            return self._forward_layers(input, layers)
+
+    @staticmethod
+    def _forward_layers(input, layers):
+        for name, layer in layers:
             try:
                 input = layer(input)
             except (ShapeError, DTypeError, DeviceError) as error:

@@ -30,6 +30,17 @@ class Module:
 
     # A class default too, so that a subclass that forgets super().__init__() still works.
     training: bool = True
+    # For the built-in layers, a method that tells Sequential how to record the layer inside one
+    # ChainOperator: it appends the layer's parameters to a list of operands and returns the
+    # stage, (operator class, parameter count, options of its forward). None: call the layer.
+    _chain_stage = None
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass that computes differently must not be recorded by the recipe it inherits.
+        overrides = "forward" in cls.__dict__ or "__call__" in cls.__dict__
+        if overrides and "_chain_stage" not in cls.__dict__:
+            cls._chain_stage = None
 
     def __init__(self) -> None:
         self.training = True

@@ -9,6 +9,7 @@ from autogradlib.operators.arithmetic import (
     PowOperator as Pow,
     SubOperator as Sub,
 )
+from autogradlib.operators.chain import ChainOperator as Chain
 from autogradlib.operators.fused import (
     CrossEntropyLossOperator as CrossEntropyLoss,
     LinearOperator as Linear,
@@ -51,8 +52,8 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand", "Index",
-    "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
+    "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
+    "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
     "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
     "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
 ]  # fmt: skip

@@ -1,0 +1,55 @@
+"""ChainOperator: a run of layers recorded as one operator, each layer still its own operator."""
+
+from autogradlib.grad_operator import GradOperator
+
+
+class ChainOperator(GradOperator):
+    """out = f_k(... f_1(x));  dL/dx and dL/d(parameters) by each stage's pass_grad, last first.
+
+    Operands: x, then every stage's parameters in stage order. Option `stages`: one
+    (operator class, parameter count, options) per stage, so that stage i computes
+    `operator_class().forward(previous output, *its parameters, **options)`. The stages keep
+    their own forward and pass_grad; the chain only saves the engine one operator per layer, which
+    for small layers is a third of a training step (see docs/performance.md).
+    """
+
+    label = "Sequential"
+
+    def forward(self, x, *parameters, stages):
+        operators = []
+        end = 1  # operand positions: x is operand 0, the parameters follow
+        for operator_class, count, options in stages:
+            operator = operator_class.__new__(operator_class)
+            start, end = end, end + count
+            x = operator.forward(x, *parameters[start - 1 : end - 1], **options)
+            operators.append((operator, start, end))
+        self.operators = operators
+        self.stages = stages
+        # Stages may hand each other transposed views (see LinearOperator); users get what a
+        # layer-by-layer forward would give them.
+        return x.contiguous()
+
+    def pass_grad(self, grad_output):
+        needs = self.needs_input_grad
+        grads = [None] * len(needs)
+        # A stage's input needs a gradient when x or a parameter of an earlier stage does, that
+        # is when the first operand that needs one comes before the stage's own parameters.
+        first = needs.index(True)
+        for operator, start, end in reversed(self.operators):
+            operator.needs_input_grad = (first < start, *needs[start:end])
+            stage_grads = operator.pass_grad(grad_output)
+            grads[start:end] = stage_grads[1:]
+            grad_output = stage_grads[0]
+            if grad_output is None:
+                break  # no earlier stage needs anything
+        grads[0] = None if grad_output is None else grad_output.contiguous()
+        return tuple(grads)
+
+    def release(self) -> None:
+        stages = self.stages
+        super().release()
+        self.stages = stages  # drawing still shows the layers after backward
+
+    def stage_labels(self) -> list[tuple[str, int]]:
+        """(label, parameter count) of each stage, in order: what the chain draws as its layers."""
+        return [(operator_class.label, count) for operator_class, count, _ in self.stages]
