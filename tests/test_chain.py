@@ -84,7 +84,6 @@ def test_a_chained_sequential_gives_torchs_values_and_gradients(network):
 
     output = model(x)
     torch.testing.assert_close(output.tensor, expected.detach())
-    assert output.tensor.is_contiguous()
     if len(layers) > 1 and output.requires_grad:
         assert isinstance(output.grad_op, ops.Chain)
     if not expected.requires_grad:
@@ -120,6 +119,18 @@ def test_input_gradient_matches_torch_at_tall_and_short_batches():
         assert x.grad.is_contiguous()
         for ours, reference in leaves:
             torch.testing.assert_close(ours.grad, reference.grad)
+
+
+def test_a_tall_output_in_a_transposed_layout_can_still_be_viewed():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = torch.randn(TALL, 3)
+    output = model(x)
+    assert not output.tensor.is_contiguous()  # out^T = W x^T, handed on without a copy
+    flat = output.view(-1)
+    assert flat.shape == (2 * TALL,)
+    torch.testing.assert_close(flat.tensor, model[2](model[1](model[0](x))).tensor.view(-1))
+    flat.sum().backward()
+    assert model[0].weight.grad.is_contiguous()
 
 
 def test_the_chain_passes_gradcheck():
@@ -207,3 +218,12 @@ def test_retain_graph_lets_a_chain_run_backward_twice_and_then_releases_it():
         torch.testing.assert_close(parameter.grad, 2 * once)
     with pytest.raises(GraphError, match="already released"):
         loss.backward()
+
+
+def test_view_copies_a_layout_torch_cannot_view_but_still_rejects_a_wrong_size():
+    x = Variable(torch.randn(2, 3, dtype=torch.float64))
+    torch.testing.assert_close(x.t().view(-1).tensor, x.tensor.t().reshape(-1))
+    assert gradcheck(lambda a: a.t().view(6), x.tensor)
+    for viewed in (x, x.t()):
+        with pytest.raises(ShapeError, match="View"):
+            viewed.view(7)

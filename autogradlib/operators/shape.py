@@ -44,13 +44,23 @@ class ReshapeOperator(GradOperator):
 
 
 class ViewOperator(ReshapeOperator):
-    """a.view(shape): reshape that refuses to copy;  dL/da = dL/d(out) in a's shape."""
+    """a.view(shape);  dL/da = dL/d(out) in a's shape.
+
+    Where a's layout cannot be viewed, the values are copied, as reshape does: a chain may hand
+    out a transposed layout where torch's layers return contiguous tensors (see ChainOperator),
+    and code that views torch's results must run here too.
+    """
 
     label = "View"
 
     def forward(self, a, shape):
         self.shape = a.shape
-        return a.view(shape)
+        try:
+            return a.view(shape)
+        except RuntimeError:
+            if a.is_contiguous():
+                raise  # a wrong shape, not a layout torch cannot view
+            return a.reshape(shape)
 
 
 class UnsqueezeOperator(ReshapeOperator):
