@@ -59,12 +59,8 @@ def report(name: str, totals: list[float], steps: int) -> None:
 def main(batch_size: int) -> None:
     torch.set_num_threads(1)
     workload = benchmark.Workload(batch_size=batch_size, epochs=200)
-    inputs, targets, orders, model, theirs = benchmark.prepare(workload)
-    batches = [
-        batch
-        for order in orders
-        for batch in benchmark.epoch_batches(inputs, targets, order, batch_size)
-    ]
+    _, _, batches_by_epoch, model, theirs = benchmark.prepare(workload)
+    batches = [batch for epoch in batches_by_epoch for batch in epoch]
     warm_up = len(batches) // 5
     optimizer, loss_function = optim.SGD(model.parameters(), lr=0.1), nn.MSELoss()
     weights, parameters = benchmark.floor_parameters(model)

@@ -227,3 +227,38 @@ def test_view_copies_a_layout_torch_cannot_view_but_still_rejects_a_wrong_size()
     for viewed in (x, x.t()):
         with pytest.raises(ShapeError, match="View"):
             viewed.view(7)
+
+
+def test_a_layer_used_twice_gets_both_uses_gradients():
+    layer = nn.Linear(3, 3, dtype=torch.float64)
+    model = nn.Sequential(layer, nn.ReLU(), layer)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    model(x).sum().backward()
+    weight = layer.weight.tensor.clone().requires_grad_()
+    bias = layer.bias.tensor.clone().requires_grad_()
+
+    def twin(t):
+        return torch.nn.functional.linear(t, weight, bias)
+
+    twin(twin(x).relu()).sum().backward()
+    torch.testing.assert_close(layer.weight.grad, weight.grad)
+    torch.testing.assert_close(layer.bias.grad, bias.grad)
+
+
+def test_a_nested_sequential_is_called_as_a_layer_and_chains_its_own_layers():
+    inner = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), inner, nn.Linear(3, 1), nn.Sigmoid())
+    output = model(torch.randn(4, 2))
+    labels = [output.grad_op.stage_labels()]
+    source = output.grad_op.sources()[0]
+    while source is not None:
+        labels.append(source.stage_labels())
+        source = source.sources()[0]
+    assert labels == [
+        [("Linear", 2), ("Sigmoid", 0)],
+        [("Linear", 2), ("Tanh", 0)],
+        [("Linear", 2), ("ReLU", 0)],
+    ]
+    assert [name for name, _ in model.named_parameters()] == [
+        "0.weight", "0.bias", "2.0.weight", "2.0.bias", "3.weight", "3.bias",
+    ]  # fmt: skip
