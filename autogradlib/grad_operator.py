@@ -57,7 +57,8 @@ class GradOperator:
             if isinstance(operand, Variable):
                 tensor = operand.tensor
                 if operand.requires_grad:
-                    sources.append(operand.grad_op or operand)
+                    producer = operand.grad_op
+                    sources.append(operand if producer is None else producer)
                     needs_input_grad.append(True)
                 else:
                     sources.append(None)

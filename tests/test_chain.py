@@ -262,3 +262,73 @@ def test_a_nested_sequential_is_called_as_a_layer_and_chains_its_own_layers():
     assert [name for name, _ in model.named_parameters()] == [
         "0.weight", "0.bias", "2.0.weight", "2.0.bias", "3.weight", "3.bias",
     ]  # fmt: skip
+
+
+class Doubling:
+    """A mixin in the usual shape of LoRA or logging mixins: it wraps the layer's forward."""
+
+    def forward(self, input):
+        return super().forward(input) * 2
+
+
+class DoubledLinear(Doubling, nn.Linear):
+    pass
+
+
+def patched_models():
+    """Sequentials whose Linear's forward is not the built-in one, in three ways."""
+    mixin = nn.Sequential(DoubledLinear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+    class PatchedLinear(nn.Linear):
+        pass
+
+    PatchedLinear.forward = lambda self, input: nn.Linear.forward(self, input) * 2
+    patched_class = nn.Sequential(PatchedLinear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+    patched_instance = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    first = patched_instance[0]
+    patched_instance(torch.randn(2, 3))  # planned before the patch: it must still be seen
+    first.forward = lambda input: nn.Linear.forward(first, input) * 2
+    return [mixin, patched_class, patched_instance]
+
+
+@pytest.mark.parametrize("model", patched_models(), ids=["mixin", "class", "instance"])
+def test_a_layer_whose_forward_was_replaced_is_called_as_itself(model):
+    x = torch.randn(5, 3)
+    with no_grad():
+        expected = model(x).tensor  # layer by layer: every forward is called
+    output = model(x)
+    torch.testing.assert_close(output.tensor, expected)
+    first = model[0]
+    torch.testing.assert_close(
+        output.tensor, model[2](model[1](first.forward(Variable(x, requires_grad=False)))).tensor
+    )
+    if isinstance(output.grad_op, ops.Chain):  # the patched layer is never one of its stages
+        assert output.grad_op.stage_labels() == [("ReLU", 0), ("Linear", 2)]
+
+
+def test_a_failed_chain_leaves_no_trace_in_the_layers_error():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with pytest.raises(ShapeError) as raised:
+        model(torch.randn(TALL + 1, 4))
+    error, seen = raised.value, []
+    while error is not None:
+        seen.append(str(error))
+        error = error.__cause__ or error.__context__
+    assert seen[0].startswith("Sequential layer (0): Linear(in_features=3")
+    assert not [message for message in seen if message.startswith("Sequential:")]
+
+
+def test_a_weight_of_another_width_is_used_as_torch_uses_it_with_or_without_grad():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    model[0].weight = Variable(torch.randn(4, 5))
+    x = torch.randn(6, 5)
+    with no_grad():
+        expected = model(x).tensor
+    torch.testing.assert_close(model(x).tensor, expected)
+
+
+def test_a_sequential_pickled_before_chains_existed_still_runs():
+    model = reference_model()
+    del model.__dict__["_runs"]  # what unpickling an older Sequential gives
+    assert isinstance(model(torch.randn(3, 2)).grad_op, ops.Chain)

@@ -507,3 +507,21 @@ def test_transpose_properties_and_abs_match_torch():
     check_against_torch(lambda x: x.T, matrix)
     check_against_torch(lambda x: x.mT, batch)
     check_against_torch(lambda x: abs(x), matrix)
+
+
+def test_an_operator_that_is_false_as_a_boolean_still_passes_gradients_on():
+    class Empty(GradOperator):
+        """a * 1, an operator that also looks empty: len() is 0."""
+
+        def __len__(self):
+            return 0
+
+        def forward(self, a):
+            return a * 1
+
+        def pass_grad(self, grad_output):
+            return (grad_output,)
+
+    x = Variable(torch.randn(3))
+    (Empty.apply(x) * 3).sum().backward()
+    torch.testing.assert_close(x.grad, torch.full((3,), 3.0))

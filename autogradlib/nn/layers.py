@@ -11,7 +11,7 @@ from autogradlib import anomaly, operators as ops
 from autogradlib.errors import DeviceError, DTypeError, ShapeError
 from autogradlib.grad_mode import grad_mode
 from autogradlib.nn import functional as F, init
-from autogradlib.nn.module import Module
+from autogradlib.nn.module import Module, records_as_stage
 from autogradlib.variable import Variable
 
 # Options of the stages that Sequential records in one ChainOperator (see Module._chain_stage).
@@ -48,9 +48,12 @@ class Linear(Module):
 
     def forward(self, input) -> Variable:
         shape = input.shape
-        if not shape or shape[-1] != self.in_features:
+        # The weight's width, not in_features: a weight replaced by another width is used as it
+        # is, as torch does (and as a chain, which never calls this method, does).
+        expected = self.weight.shape[-1]
+        if not shape or shape[-1] != expected:
             raise ShapeError(
-                f"{self!r}: expected input with last dimension {self.in_features}, "
+                f"{self!r}: expected input with last dimension {expected}, "
                 f"got shape {tuple(input.shape)}"
             )
         # Straight to the operator: F.linear would check the shapes a second time.
@@ -155,6 +158,8 @@ class Dropout(Module):
 class Sequential(Module):
     """Layers applied in order; built from modules, or from an OrderedDict of named modules."""
 
+    _runs = None  # see _plan_runs (a class default too, for Sequentials pickled without it)
+
     def __init__(self, *layers) -> None:
         super().__init__()
         if len(layers) == 1 and isinstance(layers[0], OrderedDict):
@@ -162,7 +167,7 @@ class Sequential(Module):
         else:
             named = [(str(index), layer) for index, layer in enumerate(layers)]
         self._layers: dict[str, Module] = {}
-        self._runs = None  # see _plan_runs; planned again whenever a layer is added
+        self._runs = None  # planned again whenever a layer is added
         for name, layer in named:
             self._add(name, layer)
 
@@ -195,7 +200,7 @@ class Sequential(Module):
         """(chained, layers): runs of two or more built-in layers are recorded as one operator."""
         runs = []
         for item in self._layers.items():
-            chained = item[1]._chain_stage is not None
+            chained = records_as_stage(item[1])
             if runs and runs[-1][0] == chained:
                 runs[-1][1].append(item)
             else:
@@ -206,12 +211,18 @@ class Sequential(Module):
     def _forward_chained(self, input, layers: list):
         """The layers as one ChainOperator: the engine then pays for one operator, not one each."""
         operands = [input]
-        stages = [layer._chain_stage(operands) for _, layer in layers]
-        try:
-            return ops.Chain.apply(*operands, stages=stages)
-        except Exception:
-            # Layer by layer, the error names the layer and comes with the layer's own checks.
-            return self._forward_layers(input, layers)
+        stages = [
+            layer._chain_stage(operands) if records_as_stage(layer) else None  # patched since?
+            for _, layer in layers
+        ]
+        if None not in stages:
+            try:
+                return ops.Chain.apply(*operands, stages=stages)
+            except Exception:
+                pass  # the layers raise it again, below, as the user's own calls would
+        # Outside the except clause, so that an error is the layer's alone, not chained to the
+        # chain's: layer by layer, it names the layer and comes with the layer's own checks.
+        return self._forward_layers(input, layers)
 
     @staticmethod
     def _forward_layers(input, layers):

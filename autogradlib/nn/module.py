@@ -34,13 +34,12 @@ class Module:
     # ChainOperator: it appends the layer's parameters to a list of operands and returns the
     # stage, (operator class, parameter count, options of its forward). None: call the layer.
     _chain_stage = None
+    _chain_forward = None  # the forward that the class's _chain_stage reproduces
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        # A subclass that computes differently must not be recorded by the recipe it inherits.
-        overrides = "forward" in cls.__dict__ or "__call__" in cls.__dict__
-        if overrides and "_chain_stage" not in cls.__dict__:
-            cls._chain_stage = None
+        if "_chain_stage" in cls.__dict__:
+            cls._chain_forward = cls.forward
 
     def __init__(self) -> None:
         self.training = True
@@ -282,6 +281,18 @@ def _direct_members(branch) -> Iterable[tuple[str, Any]]:
     if isinstance(branch, dict):
         return ((str(key), value) for key, value in branch.items())
     return ((str(index), value) for index, value in enumerate(branch))
+
+
+def records_as_stage(layer: Module) -> bool:
+    """Whether Sequential may record `layer` as a chain's stage: a built-in layer whose forward is
+    still the one its stage reproduces, not a mixin's, one patched on its class or on the layer."""
+    kind = type(layer)
+    return (
+        kind._chain_stage is not None
+        and kind.forward is kind._chain_forward
+        and kind.__call__ is Module.__call__
+        and "forward" not in layer.__dict__
+    )
 
 
 def _walk(root, prefix: str, remove_duplicate: bool) -> Iterator[tuple[str, Any]]:

@@ -13,8 +13,8 @@ TALL = 512
 class LinearOperator(GradOperator):
     """x @ W^T + b;  dL/dx = g @ W, dL/dW = g^T @ x, dL/db = sum of g over rows (g = dL/d(out)).
 
-    With contiguous=False (inside a chain, whose final output is made contiguous), a tall 2-D
-    input is multiplied as out^T = W x^T and the output is that product's transposed view.
+    With contiguous=False (inside a chain), a tall 2-D input is multiplied as out^T = W x^T, and
+    the output is that product's transposed view: MKL's faster layout here (see TALL).
     """
 
     def forward(self, x, weight, bias=None, contiguous=True):
