@@ -6,7 +6,7 @@ import torch
 from autogradlib.grad_operator import GradOperator
 
 # From this many rows, MKL multiplies faster with the rows as the output's columns, out^T = W x^T:
-# 20-45% faster per product at 1,000 rows on this project's machine, but slower at 100.
+# 20-45% faster per product at 1,000 rows on this project's machine (CPU), but slower at 100.
 TALL = 512
 
 
@@ -19,7 +19,8 @@ class LinearOperator(GradOperator):
 
     def forward(self, x, weight, bias=None, contiguous=True):
         self.x, self.weight = x, weight
-        self.transposed = not contiguous and x.dim() == 2 and x.shape[0] >= TALL
+        # Measured with MKL only: on a GPU the layout stays torch's.
+        self.transposed = not (contiguous or x.is_cuda) and x.dim() == 2 and x.shape[0] >= TALL
         if self.transposed:
             if bias is None:
                 return weight.mm(x.t()).t()
