@@ -69,11 +69,8 @@ def main(batch_size: int, epochs: int) -> None:
             torch._foreach_add_(parameters, grads, alpha=-benchmark.LEARNING_RATE)
 
     def library_trainer(model, optimizer, loss_function):
-        def train() -> None:  # benchmark.train_loop's step, over the same prepared batches
-            for batch_inputs, batch_targets in batches:
-                optimizer.zero_grad()
-                loss_function(model(batch_inputs), batch_targets).backward()
-                optimizer.step()
+        def train() -> None:
+            benchmark.train_loop(model, optimizer, loss_function, batches_by_epoch)
 
         return train
 
