@@ -17,14 +17,26 @@ from autogradlib.operators.fused import (
 )
 from autogradlib.operators.pointwise import (
     AbsOperator as Abs,
+    CeilOperator as Ceil,
     ClampOperator as Clamp,
+    CosOperator as Cos,
     ExpOperator as Exp,
+    Expm1Operator as Expm1,
+    FloorOperator as Floor,
     LogOperator as Log,
+    Log1pOperator as Log1p,
+    MaximumOperator as Maximum,
+    MinimumOperator as Minimum,
     ReLUOperator as ReLU,
+    RoundOperator as Round,
     SigmoidOperator as Sigmoid,
+    SignOperator as Sign,
+    SinOperator as Sin,
     SqrtOperator as Sqrt,
     TanhOperator as Tanh,
     ToOperator as To,
+    TruncOperator as Trunc,
+    WhereOperator as Where,
 )
 from autogradlib.operators.reductions import (
     LogSoftmaxOperator as LogSoftmax,
@@ -33,6 +45,7 @@ from autogradlib.operators.reductions import (
     MeanOperator as Mean,
     MinAlongOperator as MinAlong,
     MinOperator as Min,
+    NormOperator as Norm,
     SoftmaxOperator as Softmax,
     SumOperator as Sum,
 )
@@ -40,6 +53,7 @@ from autogradlib.operators.shape import (
     CatOperator as Cat,
     CloneOperator as Clone,
     ExpandOperator as Expand,
+    GatherOperator as Gather,
     IndexOperator as Index,
     PermuteOperator as Permute,
     RepeatOperator as Repeat,
@@ -56,4 +70,7 @@ __all__ = [
     "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
     "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
     "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
+    # torch functions and the everyday Tensor surface:
+    "Ceil", "Cos", "Expm1", "Floor", "Gather", "Log1p", "Maximum", "Minimum", "Norm", "Round",
+    "Sign", "Sin", "Trunc", "Where",
 ]  # fmt: skip

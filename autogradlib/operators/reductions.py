@@ -1,4 +1,4 @@
-"""Reductions and normalisations: sum, mean, max / min, softmax, log-softmax."""
+"""Reductions and normalisations: sum, mean, max / min, vector norms, softmax, log-softmax."""
 
 import torch
 
@@ -129,3 +129,36 @@ class LogSoftmaxOperator(GradOperator):
     def pass_grad(self, grad_output):
         total = grad_output.sum(self.dim, keepdim=True)
         return (grad_output - self.output.exp() * total,)
+
+
+class NormOperator(GradOperator):
+    """(sum |a|**p)**(1/p) over `dim` (max |a| for p = inf);
+    dL/da = dL/d(out) * sign(a) * |a|**(p-1) / out**(p-1)  (0 where out = 0)."""
+
+    def forward(self, a, p=2.0, dim=None, keepdim=False):
+        if not isinstance(p, (int, float)) or isinstance(p, bool) or p < 0:
+            raise ValueError(f"norm: p must be a non-negative number or inf, got {p!r}")
+        self.a, self.p, self.keepdim = a, p, keepdim
+        self.dims = reduced_dims(dim, a.dim())
+        self.output = torch.linalg.vector_norm(a, p, dim, keepdim)
+        return self.output
+
+    def pass_grad(self, grad_output):
+        a, p = self.a, self.p
+        output = expand_back(self.output, a.shape, self.dims, self.keepdim)
+        grad_output = expand_back(grad_output, a.shape, self.dims, self.keepdim)
+        if p == 0:
+            return (torch.zeros_like(a),)
+        if p == 1:
+            return (grad_output * a.sign(),)
+        if p == float("inf"):
+            # As PyTorch: the gradient is shared evenly among the elements of largest magnitude.
+            winners = a.abs() == output
+            count = winners.sum(self.dims, keepdim=True) if self.dims else winners
+            return (grad_output * a.sign() * winners / count,)
+        if p == 2:
+            scaled = a / output
+        else:
+            scaled = a.sign() * a.abs().pow(p - 1) / output.pow(p - 1)
+        # A zero norm (all of a is 0) has gradient 0 there, as in PyTorch, not 0/0.
+        return (torch.where(output == 0, 0.0, grad_output * scaled),)
