@@ -195,7 +195,7 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Var
 @handles(torch.linalg.norm)
 def linalg_norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Variable:
     """The 2-norm of all elements by default, or a vector norm along one dimension."""
-    matrix = isinstance(dim, (tuple, list)) and len(dim) == 2 or (dim is None and input.dim() > 1)
+    matrix = (isinstance(dim, (tuple, list)) and len(dim) == 2) or (dim is None and input.dim() > 1)
     if ord is not None and matrix:
         raise ValueError(
             f"torch.linalg.norm: matrix norms (ord={ord!r} over shape {tuple(input.shape)}) are "

@@ -549,6 +549,22 @@ class Variable:
     def trunc(self):
         return ops.Trunc.apply(self)
 
+    # Products restricted to given dimensions: torch's own functions, dispatched back to us.
+    def mm(self, mat2):
+        return torch.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return torch.bmm(self, mat2)
+
+    def mv(self, vec):
+        return torch.mv(self, vec)
+
+    def dot(self, other):
+        return torch.dot(self, other)
+
+    def outer(self, vec2):
+        return torch.outer(self, vec2)
+
     def maximum(self, other):
         return ops.Maximum.apply(self, other)
 
@@ -564,7 +580,9 @@ class Variable:
         source = self if dtype is None else self.to(dtype)
         return ops.Norm.apply(source, p=p, dim=dim, keepdim=keepdim)
 
-    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None):
+    def var(
+        self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None
+    ):
         """sum((x - mean)**2) / (n - correction) over `dim`; correction 1 (unbiased) by default."""
         if isinstance(dim, bool):  # var(False): torch's unbiased, given by position
             dim, unbiased = None, dim
@@ -575,13 +593,15 @@ class Variable:
         count = math.prod(self.shape[axis] for axis in reduced_dims(dim, self.dim()))
         return (centred * centred).sum(dim, keepdim=keepdim) / max(count - correction, 0)
 
-    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None):
+    def std(
+        self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None
+    ):
         """sqrt(var) over `dim`, with var's correction."""
         variance = self.var(dim, unbiased, keepdim, correction=correction, keepdims=keepdims)
         return variance.sqrt()
 
     def masked_fill(self, mask, value):
-        """value where mask is True, self elsewhere; differentiable in self (and a Variable value)."""
+        """value where mask is True, self elsewhere; differentiable in self and a Variable value."""
         mask = mask.tensor if isinstance(mask, Variable) else mask
         return ops.Where.apply(mask, value, self)
 

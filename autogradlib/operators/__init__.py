@@ -20,11 +20,11 @@ from autogradlib.operators.pointwise import (
     CeilOperator as Ceil,
     ClampOperator as Clamp,
     CosOperator as Cos,
-    ExpOperator as Exp,
     Expm1Operator as Expm1,
+    ExpOperator as Exp,
     FloorOperator as Floor,
-    LogOperator as Log,
     Log1pOperator as Log1p,
+    LogOperator as Log,
     MaximumOperator as Maximum,
     MinimumOperator as Minimum,
     ReLUOperator as ReLU,
@@ -66,11 +66,10 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
-    "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
-    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
-    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
-    # torch functions and the everyday Tensor surface:
-    "Ceil", "Cos", "Expm1", "Floor", "Gather", "Log1p", "Maximum", "Minimum", "Norm", "Round",
-    "Sign", "Sin", "Trunc", "Where",
+    "Abs", "Add", "Cat", "Ceil", "Chain", "Clamp", "Clone", "Cos", "CrossEntropyLoss", "Div", "Exp",
+    "Expand", "Expm1", "Floor", "Gather", "Index", "Linear", "Log", "Log1p", "LogSoftmax",
+    "MSELoss", "MatMul", "Max", "MaxAlong", "Maximum", "Mean", "Min", "MinAlong", "Minimum", "Mul",
+    "Neg", "Norm", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Round", "Sigmoid", "Sign", "Sin",
+    "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Trunc",
+    "Unsqueeze", "View", "Where",
 ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Element-wise functions: of one operand, where / maximum / minimum, and the dtype / device cast."""
+"""Element-wise functions (of one operand; where, maximum, minimum) and the dtype / device cast."""
 
 import torch
 

@@ -156,9 +156,6 @@ class NormOperator(GradOperator):
             winners = a.abs() == output
             count = winners.sum(self.dims, keepdim=True) if self.dims else winners
             return (grad_output * a.sign() * winners / count,)
-        if p == 2:
-            scaled = a / output
-        else:
-            scaled = a.sign() * a.abs().pow(p - 1) / output.pow(p - 1)
+        scaled = a / output if p == 2 else a.sign() * a.abs().pow(p - 1) / output.pow(p - 1)
         # A zero norm (all of a is 0) has gradient 0 there, as in PyTorch, not 0/0.
         return (torch.where(output == 0, 0.0, grad_output * scaled),)
