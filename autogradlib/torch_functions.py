@@ -58,11 +58,18 @@ def dispatch(func, args: tuple, kwargs: dict):
     if args and isinstance(args[0], torch.Tensor):  # torch.add(tensor, variable), tensor + variable
         args = (Variable._from_tensor(args[0]), *args[1:])
     try:
-        signature(implementation).bind(*args, **kwargs)
-    except TypeError as error:
-        hint = " (out= would write outside the graph: use the result)" if "out" in kwargs else ""
-        raise TypeError(f"{resolve_name(func) or func} on Variables: {error}{hint}") from None
-    return implementation(*args, **kwargs)
+        return implementation(*args, **kwargs)
+    except TypeError:
+        # Only now pay for binding, to tell arguments our implementation does not take (out=,
+        # rounding_mode=, ...) from a TypeError raised inside it.
+        try:
+            signature(implementation).bind(*args, **kwargs)
+        except TypeError as error:
+            hint = (
+                " (out= would write outside the graph: use the result)" if "out" in kwargs else ""
+            )
+            raise TypeError(f"{resolve_name(func) or func} on Variables: {error}{hint}") from None
+        raise
 
 
 def functional_implementation(func):

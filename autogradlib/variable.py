@@ -584,21 +584,27 @@ class Variable:
         self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None
     ):
         """sum((x - mean)**2) / (n - correction) over `dim`; correction 1 (unbiased) by default."""
-        if isinstance(dim, bool):  # var(False): torch's unbiased, given by position
-            dim, unbiased = None, dim
+        centred, dim, divisor = self._spread(dim, unbiased, correction)
         keepdim = keepdim if keepdims is None else keepdims
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        centred = self - self.mean(dim, keepdim=True)
-        count = math.prod(self.shape[axis] for axis in reduced_dims(dim, self.dim()))
-        return (centred * centred).sum(dim, keepdim=keepdim) / max(count - correction, 0)
+        return (centred * centred).sum(dim, keepdim=keepdim) / divisor
 
     def std(
         self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None
     ):
-        """sqrt(var) over `dim`, with var's correction."""
-        variance = self.var(dim, unbiased, keepdim, correction=correction, keepdims=keepdims)
-        return variance.sqrt()
+        """sqrt(var) over `dim`, as ||x - mean|| / sqrt(n - correction)."""
+        centred, dim, divisor = self._spread(dim, unbiased, correction)
+        keepdim = keepdim if keepdims is None else keepdims
+        # The norm's gradient is 0 where all values are equal, as torch's std's is (sqrt's is not).
+        return ops.Norm.apply(centred, p=2, dim=dim, keepdim=keepdim) / math.sqrt(divisor)
+
+    def _spread(self, dim, unbiased, correction) -> tuple:
+        """(self - its mean over dim, dim, n - correction) for var and std."""
+        if isinstance(dim, bool):  # var(False): torch's unbiased, given by position
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        count = math.prod(self.shape[axis] for axis in reduced_dims(dim, self.dim()))
+        return self - self.mean(dim, keepdim=True), dim, max(count - correction, 0)
 
     def masked_fill(self, mask, value):
         """value where mask is True, self elsewhere; differentiable in self and a Variable value."""

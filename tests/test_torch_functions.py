@@ -172,10 +172,12 @@ def test_reduction_matches_torch(fn):
         lambda x: x.norm(1, 0),
         lambda x: x.norm(float("inf"), 1),
         lambda x: torch.linalg.vector_norm(x, 3, 1),
+        lambda x: x.std(1),
+        lambda x: torch.std(x),
     ],
-    ids=["p2", "p1", "inf", "p3"],
+    ids=["p2", "p1", "inf", "p3", "std-dim", "std"],
 )
-def test_norm_at_zero_and_at_ties_follows_torch(fn):
+def test_norm_and_std_at_zero_and_at_ties_follow_torch(fn):
     check_against_torch(fn, torch.zeros(2, 3, dtype=torch.float64))
     check_against_torch(fn, torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -2.0]], dtype=torch.float64))
 
