@@ -474,8 +474,8 @@ class Variable:
         as 'torch.DoubleTensor', this Variable cast to it (differentiable, like to())."""
         if dtype is None:
             return self.tensor.type()
-        if isinstance(dtype, str):
-            dtype = self.tensor.new_empty(0).type(dtype).dtype
+        if isinstance(dtype, str):  # 'torch.cuda.FloatTensor' names a device too
+            return self.to(self.tensor.new_empty(0).type(dtype), non_blocking=non_blocking)
         return self.to(dtype, non_blocking=non_blocking)
 
     def type_as(self, other) -> Variable:
@@ -605,6 +605,18 @@ class Variable:
             correction = 0 if unbiased is False else 1
         count = math.prod(self.shape[axis] for axis in reduced_dims(dim, self.dim()))
         return self - self.mean(dim, keepdim=True), dim, max(count - correction, 0)
+
+    def logsumexp(self, dim, keepdim: bool = False, *, keepdims: bool | None = None):
+        """log(sum(exp(x))) over dim, computed as m + log(sum(exp(x - m))) with m the maximum."""
+        keepdim = keepdim if keepdims is None else keepdims
+        shift = self.tensor.amax(dim, keepdim=True)
+        # A constant shift leaves the gradient (the softmax) unchanged; an infinite one is skipped.
+        shift = torch.where(shift.isinf(), 0.0, shift)
+        total = ops.Sum.apply(ops.Exp.apply(self - shift), dim=dim, keepdim=True).log() + shift
+        return total if keepdim else ops.Squeeze.apply(total, dim=dim)
+
+    def cumsum(self, dim: int):
+        return ops.Cumsum.apply(self, dim=dim)
 
     def masked_fill(self, mask, value):
         """value where mask is True, self elsewhere; differentiable in self and a Variable value."""

@@ -157,6 +157,11 @@ REDUCTIONS = [
     pytest.param(lambda x: x.var(dim=(0, 2), correction=2), id="var-correction"),
     pytest.param(lambda x: x.std(False), id="std-positional-unbiased"),
     pytest.param(lambda x: x.std(1, keepdims=True), id="std-keepdims"),
+    pytest.param(lambda x: torch.logsumexp(x, 1), id="torch.logsumexp"),
+    pytest.param(lambda x: x.logsumexp((0, 2), keepdim=True), id="logsumexp-dims"),
+    pytest.param(lambda x: (x * 300).logsumexp(-1, keepdims=True), id="logsumexp-large"),
+    pytest.param(lambda x: torch.cumsum(x, 1), id="torch.cumsum"),
+    pytest.param(lambda x: x.cumsum(-1), id="cumsum"),
 ]
 
 
@@ -382,13 +387,13 @@ def test_indexing_a_tensor_with_a_variable_gives_the_selected_values():
 @pytest.mark.parametrize(
     ("call", "name"),
     [
-        (lambda v: torch.cumsum(v, 0), "torch.cumsum"),
+        (lambda v: torch.cumprod(v, 0), "torch.cumprod"),
         (lambda v: torch.einsum("ij->i", v), "einsum"),
-        (lambda v: torch.logsumexp(v, 1), "torch.logsumexp"),
+        (lambda v: torch.kron(v, v), "torch.kron"),
         (lambda v: torch.Tensor.unique(v), "torch.Tensor.unique"),
         (lambda v: torch.nn.functional.gelu(v), "torch.nn.functional.gelu"),
     ],
-    ids=["cumsum", "einsum", "logsumexp", "Tensor.unique", "F.gelu"],
+    ids=["cumprod", "einsum", "kron", "Tensor.unique", "F.gelu"],
 )
 def test_unsupported_torch_function_raises_naming_it(call, name):
     with pytest.raises(TypeError, match=rf"{name}.*not supported on Autogradlib Variables"):
@@ -438,6 +443,8 @@ GRADCHECK = [
     (lambda x, v: x.masked_fill(x > 0, v), [spread(2, 3), torch.tensor(0.5)]),
     (lambda x: x.var(1), [spread(2, 3)]),
     (lambda x: x.std(), [spread(2, 3)]),
+    (lambda x: x.logsumexp(1), [spread(2, 3)]),
+    (lambda x: x.cumsum(0), [spread(3, 2)]),
 ]
 
 
@@ -494,7 +501,8 @@ def test_to_another_variable_or_tensor_takes_its_dtype():
 
 
 @pytest.mark.parametrize(
-    "method", ["sum", "mean", "max", "min", "argmax", "argmin", "all", "any", "std", "var"]
+    "method",
+    ["sum", "mean", "max", "min", "argmax", "argmin", "all", "any", "std", "var", "logsumexp"],
 )
 @few
 @given(data=st.data())

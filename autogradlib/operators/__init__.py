@@ -39,6 +39,7 @@ from autogradlib.operators.pointwise import (
     WhereOperator as Where,
 )
 from autogradlib.operators.reductions import (
+    CumsumOperator as Cumsum,
     LogSoftmaxOperator as LogSoftmax,
     MaxAlongOperator as MaxAlong,
     MaxOperator as Max,
@@ -66,10 +67,10 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Ceil", "Chain", "Clamp", "Clone", "Cos", "CrossEntropyLoss", "Div", "Exp",
-    "Expand", "Expm1", "Floor", "Gather", "Index", "Linear", "Log", "Log1p", "LogSoftmax",
-    "MSELoss", "MatMul", "Max", "MaxAlong", "Maximum", "Mean", "Min", "MinAlong", "Minimum", "Mul",
-    "Neg", "Norm", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Round", "Sigmoid", "Sign", "Sin",
-    "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Trunc",
-    "Unsqueeze", "View", "Where",
+    "Abs", "Add", "Cat", "Ceil", "Chain", "Clamp", "Clone", "Cos", "CrossEntropyLoss", "Cumsum",
+    "Div", "Exp", "Expand", "Expm1", "Floor", "Gather", "Index", "Linear", "Log", "Log1p",
+    "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Maximum", "Mean", "Min", "MinAlong",
+    "Minimum", "Mul", "Neg", "Norm", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Round",
+    "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To",
+    "Transpose", "Trunc", "Unsqueeze", "View", "Where",
 ]  # fmt: skip

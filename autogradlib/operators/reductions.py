@@ -1,4 +1,4 @@
-"""Reductions and normalisations: sum, mean, max / min, vector norms, softmax, log-softmax."""
+"""Reductions and normalisations: sum, mean, max / min, norms, cumsum, softmax, log-softmax."""
 
 import torch
 
@@ -159,3 +159,15 @@ class NormOperator(GradOperator):
         scaled = a / output if p == 2 else a.sign() * a.abs().pow(p - 1) / output.pow(p - 1)
         # A zero norm (all of a is 0) has gradient 0 there, as in PyTorch, not 0/0.
         return (torch.where(output == 0, 0.0, grad_output * scaled),)
+
+
+class CumsumOperator(GradOperator):
+    """running sums of a along dim;  dL/da = running sums of dL/d(out) from the end."""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        return a.cumsum(dim)
+
+    def pass_grad(self, grad_output):
+        dim = self.dim
+        return (grad_output.flip(dim).cumsum(dim).flip(dim),)
