@@ -17,9 +17,12 @@ from torch.overrides import resolve_name
 
 from autogradlib import functional, operators as ops
 from autogradlib.errors import ShapeError
-from autogradlib.variable import Variable
+from autogradlib.grad_mode import is_grad_enabled
+from autogradlib.variable import Variable, _unwrap_index
 
 HANDLED: dict = {}
+# Implementations that receive a plain tensor first as it is, not wrapped in a Variable.
+TAKES_TENSOR: set = set()
 
 # torch.NAME(v, ...) and torch.Tensor.NAME(v, ...) are v.NAME(...).
 METHODS = (
@@ -55,8 +58,8 @@ def dispatch(func, args: tuple, kwargs: dict):
             "autogradlib function instead, or pass variable.tensor to compute without gradients"
         )
     kwargs = without_defaults(func, kwargs)
-    if args and isinstance(args[0], torch.Tensor):  # torch.add(tensor, variable), tensor + variable
-        args = (Variable._from_tensor(args[0]), *args[1:])
+    if args and isinstance(args[0], torch.Tensor) and implementation not in TAKES_TENSOR:
+        args = (Variable._from_tensor(args[0]), *args[1:])  # torch.add(tensor, v), tensor + v
     try:
         return implementation(*args, **kwargs)
     except TypeError:
@@ -244,3 +247,34 @@ for _factory in (
     torch.randn_like, torch.randint_like,
 ):  # fmt: skip
     HANDLED[_factory] = like(_factory)
+
+
+def update_tensor_in_place(name: str):
+    """tensor.add_(v), tensor[i] = v, ...: a torch tensor updated in place with a Variable's
+    values, which is fine unless the Variable requires grad (the tensor cannot join the graph)."""
+    method = getattr(torch.Tensor, name)
+
+    def update(tensor, *args, **kwargs):
+        if isinstance(tensor, Variable):  # torch.Tensor.add_(variable, ...): the Variable's own
+            return getattr(tensor, name)(*args, **kwargs)
+        if is_grad_enabled() and any(
+            isinstance(value, Variable) and value.requires_grad
+            for value in (*args, *kwargs.values())
+        ):
+            raise RuntimeError(
+                f"torch.Tensor.{name}: a torch tensor cannot be updated in place with a Variable "
+                "that requires grad (the tensor cannot join the graph); make a new Variable "
+                "(tensor = tensor + variable, torch.cat, torch.where) or use variable.detach()"
+            )
+        args = [_unwrap_index(value) for value in args]
+        return method(tensor, *args, **{key: _unwrap_index(value) for key, value in kwargs.items()})
+
+    TAKES_TENSOR.add(update)
+    return update
+
+
+for _name in (
+    "__setitem__", "add_", "sub_", "mul_", "div_", "copy_", "fill_", "clamp_", "masked_fill_",
+    "lerp_", "addcmul_", "addcdiv_", "pow_",
+):  # fmt: skip
+    HANDLED[getattr(torch.Tensor, _name)] = update_tensor_in_place(_name)

@@ -400,11 +400,46 @@ def test_unsupported_torch_function_raises_naming_it(call, name):
         call(Variable(torch.randn(2, 3)))
 
 
-def test_writing_a_variable_into_a_tensor_is_refused():
-    tensor = torch.zeros(3)
-    with pytest.raises(TypeError, match=r"torch.Tensor.__setitem__: not supported"):
-        tensor[0] = Variable(torch.tensor(1.0))
-    assert torch.equal(tensor, torch.zeros(3))
+@pytest.mark.parametrize(
+    "update",
+    [
+        lambda tensor, v: tensor.__setitem__(0, v[1]),
+        lambda tensor, v: tensor.__setitem__(v > 1, v[v > 1]),
+        lambda tensor, v: tensor.add_(v, alpha=2),
+        lambda tensor, v: tensor.mul_(v),
+        lambda tensor, v: tensor.copy_(v),
+        lambda tensor, v: tensor.masked_fill_(v > 1, 5.0),
+        lambda tensor, v: tensor.lerp_(v, 0.5),
+    ],
+    ids=["setitem", "setitem-mask", "add_", "mul_", "copy_", "masked_fill_", "lerp_"],
+)
+def test_a_tensor_updated_in_place_with_a_variable_takes_its_values_as_in_torch(update):
+    values = torch.tensor([0.5, 2.0, 3.0])
+    expected, tensor = torch.ones(3), torch.ones(3)
+    alias = tensor
+    update(expected, values)
+    result = update(tensor, Variable(values, requires_grad=False))
+    assert torch.equal(tensor, expected) and alias is tensor
+    assert result is None or result is tensor
+    with autogradlib.no_grad():  # as tutorials update buffers from parameters
+        update(tensor, Variable(values))
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        lambda tensor, v: tensor.__setitem__(0, v[1]),
+        lambda tensor, v: tensor.add_(v),
+        lambda tensor, v: tensor.__iadd__(v),
+        lambda tensor, v: tensor.copy_(v),
+    ],
+    ids=["setitem", "add_", "+=", "copy_"],
+)
+def test_a_tensor_updated_in_place_with_a_variable_that_requires_grad_is_refused(update):
+    tensor = torch.ones(3)
+    with pytest.raises(RuntimeError, match=r"torch.Tensor.\w+_?: a torch tensor cannot be updated"):
+        update(tensor, Variable(torch.tensor([0.5, 2.0, 3.0])))
+    assert torch.equal(tensor, torch.ones(3))
 
 
 def test_out_and_unknown_keywords_are_refused_naming_the_function():
