@@ -31,9 +31,10 @@ METHODS = (
     "ge", "greater", "greater_equal", "gt", "is_floating_point", "isfinite", "isinf", "isnan", "le",
     "less", "less_equal", "log", "log1p", "log_softmax", "logsumexp", "lt", "masked_fill", "matmul",
     "max", "maximum", "mean", "min", "minimum", "mul", "multiply", "ne", "neg", "negative", "norm",
-    "not_equal", "numel", "permute", "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid",
-    "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum",
-    "t", "tanh", "transpose", "true_divide", "trunc", "unbind", "unsqueeze", "var",
+    "not_equal", "numel", "permute", "prod", "reciprocal", "relu", "reshape", "round", "rsqrt",
+    "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze", "std", "sub",
+    "subtract", "sum", "t", "tanh", "transpose", "true_divide", "trunc", "unbind", "unsqueeze",
+    "var",
     # Methods only (torch.Tensor.NAME): what `tensor + variable` and friends arrive as.
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
     "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__abs__",

@@ -615,6 +615,11 @@ class Variable:
         total = ops.Sum.apply(ops.Exp.apply(self - shift), dim=dim, keepdim=True).log() + shift
         return total if keepdim else ops.Squeeze.apply(total, dim=dim)
 
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None, keepdims: bool | None = None):
+        keepdim = keepdim if keepdims is None else keepdims
+        source = self if dtype is None else self.to(dtype)
+        return ops.Prod.apply(source, dim=dim, keepdim=keepdim)
+
     def cumsum(self, dim: int):
         return ops.Cumsum.apply(self, dim=dim)
 

@@ -162,6 +162,9 @@ REDUCTIONS = [
     pytest.param(lambda x: (x * 300).logsumexp(-1, keepdims=True), id="logsumexp-large"),
     pytest.param(lambda x: torch.cumsum(x, 1), id="torch.cumsum"),
     pytest.param(lambda x: x.cumsum(-1), id="cumsum"),
+    pytest.param(torch.prod, id="torch.prod"),
+    pytest.param(lambda x: torch.prod(x, 1), id="torch.prod-dim"),
+    pytest.param(lambda x: x.prod(-1, keepdims=True), id="prod-keepdims"),
 ]
 
 
@@ -185,6 +188,17 @@ def test_reduction_matches_torch(fn):
 def test_norm_and_std_at_zero_and_at_ties_follow_torch(fn):
     check_against_torch(fn, torch.zeros(2, 3, dtype=torch.float64))
     check_against_torch(fn, torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -2.0]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [torch.prod, lambda x: x.prod(0), lambda x: x.prod(1, keepdim=True)],
+    ids=["all", "0", "1"],
+)
+def test_prod_with_zeros_follows_torch(fn):
+    check_against_torch(fn, torch.tensor([[0.0, 2.0, 3.0], [0.0, 0.0, -2.0]], dtype=torch.float64))
+    check_against_torch(fn, torch.tensor([[1.5, 2.0, 0.0], [4.0, 0.5, -2.0]], dtype=torch.float64))
+    check_against_torch(fn, torch.tensor([[7.0]], dtype=torch.float64))
 
 
 # --- Matrix products -----------------------------------------------------------------------------
@@ -480,6 +494,8 @@ GRADCHECK = [
     (lambda x: x.std(), [spread(2, 3)]),
     (lambda x: x.logsumexp(1), [spread(2, 3)]),
     (lambda x: x.cumsum(0), [spread(3, 2)]),
+    (lambda x: x.prod(), [spread(2, 3)]),
+    (lambda x: x.prod(1, keepdim=True), [spread(2, 3)]),
 ]
 
 
@@ -535,10 +551,10 @@ def test_to_another_variable_or_tensor_takes_its_dtype():
     assert x.type_as(Variable(torch.zeros(1, dtype=torch.float64))).dtype == torch.float64
 
 
-@pytest.mark.parametrize(
-    "method",
-    ["sum", "mean", "max", "min", "argmax", "argmin", "all", "any", "std", "var", "logsumexp"],
-)
+KEEPDIMS_METHODS = ["sum", "mean", "prod", "max", "min", "argmax", "argmin", "all", "any", "std"]
+
+
+@pytest.mark.parametrize("method", [*KEEPDIMS_METHODS, "var", "logsumexp"])
 @few
 @given(data=st.data())
 def test_keepdims_is_keepdim_where_torch_accepts_it(method, data):

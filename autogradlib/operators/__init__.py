@@ -47,6 +47,7 @@ from autogradlib.operators.reductions import (
     MinAlongOperator as MinAlong,
     MinOperator as Min,
     NormOperator as Norm,
+    ProdOperator as Prod,
     SoftmaxOperator as Softmax,
     SumOperator as Sum,
 )
@@ -70,7 +71,7 @@ __all__ = [
     "Abs", "Add", "Cat", "Ceil", "Chain", "Clamp", "Clone", "Cos", "CrossEntropyLoss", "Cumsum",
     "Div", "Exp", "Expand", "Expm1", "Floor", "Gather", "Index", "Linear", "Log", "Log1p",
     "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Maximum", "Mean", "Min", "MinAlong",
-    "Minimum", "Mul", "Neg", "Norm", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Round",
+    "Minimum", "Mul", "Neg", "Norm", "Permute", "Pow", "Prod", "ReLU", "Repeat", "Reshape", "Round",
     "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To",
     "Transpose", "Trunc", "Unsqueeze", "View", "Where",
 ]  # fmt: skip

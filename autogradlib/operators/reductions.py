@@ -1,4 +1,4 @@
-"""Reductions and normalisations: sum, mean, max / min, norms, cumsum, softmax, log-softmax."""
+"""Reductions and normalisations: sum, mean, prod, max / min, norms, cumsum, (log-)softmax."""
 
 import torch
 
@@ -171,3 +171,26 @@ class CumsumOperator(GradOperator):
     def pass_grad(self, grad_output):
         dim = self.dim
         return (grad_output.flip(dim).cumsum(dim).flip(dim),)
+
+
+class ProdOperator(GradOperator):
+    """product of a over dim (all elements by default);  dL/da_i = dL/d(out) * prod_(j != i) a_j."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.a, self.dim, self.keepdim = a, dim, keepdim
+        return a.prod() if dim is None else a.prod(dim, keepdim)
+
+    def pass_grad(self, grad_output):
+        a, dim = self.a, self.dim
+        values = a.reshape(-1) if dim is None else a
+        axis = 0 if dim is None else dim % max(a.dim(), 1)
+        if dim is not None and not self.keepdim and a.dim():
+            grad_output = grad_output.unsqueeze(axis)
+        # The products of the elements before and after each one: exact where a has zeros,
+        # where out / a_i would be 0/0.
+        ones = values.narrow(axis, 0, 1).clone().fill_(1) if values.numel() else values
+        size = values.shape[axis] if values.dim() else 1
+        before = torch.cat([ones, values.narrow(axis, 0, size - 1)], axis).cumprod(axis)
+        after = torch.cat([values.narrow(axis, 1, size - 1), ones], axis)
+        after = after.flip(axis).cumprod(axis).flip(axis)
+        return ((grad_output * before * after).reshape(a.shape),)
