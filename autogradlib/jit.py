@@ -1,0 +1,552 @@
+"""jit: record the torch operations of a step once, replay them as one flat Python function.
+
+The first call with a signature (argument shapes, dtypes, devices, grad mode, structure) runs
+eagerly, so that momentum buffers and gradients exist as they do in every later step; the second
+runs eagerly too, under a `TorchFunctionMode` that writes each tensor-level torch call as a line
+of Python; later calls run that generated function. The engine, the operators and the layers are
+recorded only through the torch calls they make, so the jit depends on none of their internals.
+
+What is not a torch call is handled explicitly:
+  - an optimizer's `step()` and `zero_grad()` are called again on replay (opaque calls), so that
+    learning rates, Adam's step counts and new state take effect as data;
+  - the gradients backward leaves on Variables, and Variables given new tensors, are written back
+    on replay;
+  - reading a tensor's value into Python (`item()`, `bool()`, ...) while recording is an error;
+  - a parameter replaced or frozen, or a module switched between train() and eval(), fails the
+    plan's guards: the call runs eagerly and the next one records again.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+import traceback
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from autogradlib.grad_mode import grad_mode
+from autogradlib.nn.module import Module
+from autogradlib.optim.optimizer import Optimizer
+from autogradlib.variable import Variable
+
+# Calls whose result is a tensor's value in Python: a replay would keep the recorded one.
+READS_VALUE = {
+    "item", "tolist", "__bool__", "__float__", "__int__", "__index__", "__complex__", "numpy",
+    "__array__", "nonzero", "masked_select", "unique", "unique_consecutive", "argwhere", "equal",
+    "allclose", "is_nonzero",
+}  # fmt: skip
+# Calls that only describe a tensor (or print it): nothing to replay when they return no tensor.
+DESCRIBES = {
+    "__get__", "dim", "ndimension", "numel", "nelement", "size", "stride", "_is_view",
+    "is_contiguous", "is_floating_point", "is_complex", "element_size", "storage_offset",
+    "__len__", "__repr__", "__str__", "__format__", "data_ptr", "get_device", "is_signed",
+}  # fmt: skip
+OPAQUE_METHODS = ("step", "zero_grad")
+MAX_RECORDINGS = 8
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+_LITERALS = (bool, int, str, type(None))
+
+
+def _SEEN(flat: list):
+    """The plan of a signature seen once: the next call records."""
+
+
+class JitError(RuntimeError):
+    """A function the jit cannot record faithfully."""
+
+
+class Stale(Exception):
+    """A plan's guard failed: the call runs eagerly instead."""
+
+
+def jit(function: Callable | None = None, *, max_recordings: int = MAX_RECORDINGS):
+    """Decorator: record `function`'s torch operations once per signature and replay them."""
+    if function is None:
+        return functools.partial(jit, max_recordings=max_recordings)
+    return JitFunction(function, max_recordings)
+
+
+class JitFunction:
+    """A function whose later calls replay a recorded plan (see the module's docstring)."""
+
+    def __init__(self, function: Callable, max_recordings: int = MAX_RECORDINGS) -> None:
+        functools.update_wrapper(self, function)
+        self.function = function
+        self.max_recordings = max_recordings
+        self.plans: dict[tuple, Callable] = {}  # _SEEN: ran eagerly once, record the next call
+        self.recordings = 0
+        self.recording_seconds = 0.0
+
+    def __call__(self, *args, **kwargs):
+        flat: list = []
+        key = (signature(args, flat), signature(kwargs, flat), grad_mode.enabled)
+        key += (torch.is_grad_enabled(),)
+        plan = self.plans.get(key)
+        if plan is not None and plan is not _SEEN:
+            try:
+                return plan(flat)
+            except Stale:
+                plan = None  # a guard failed before any work: run eagerly, record next time
+        if plan is None or _recording is not None:
+            self.plans[key] = _SEEN
+            return self.function(*args, **kwargs)
+        return self.record(key, flat, args, kwargs)
+
+    def record(self, key: tuple, flat: list, args: tuple, kwargs: dict):
+        """Run the function eagerly while writing its plan; keep the plan for `key`."""
+        self.recordings += 1
+        if self.recordings == self.max_recordings + 1:
+            warnings.warn(
+                f"autogradlib.jit: {self.function.__qualname__} has been recorded "
+                f"{self.recordings} times (new argument shapes, dtypes or grad mode, or a "
+                "parameter, a module's train()/eval() or requires_grad changing between calls); "
+                "every recording runs eagerly and is slower than a replay",
+                stacklevel=3,
+            )
+        recorder = Recorder(self.function, flat, args, kwargs)
+        started = time.perf_counter()
+        result = recorder.run()
+        self.plans[key] = recorder.compile(result)
+        self.recording_seconds += time.perf_counter() - started
+        return result
+
+
+def signature(value: Any, flat: list) -> Any:
+    """A hashable description of `value`'s structure and tensors; tensors go to `flat`."""
+    kind = type(value)
+    if kind is Variable or kind is torch.Tensor or isinstance(value, (Variable, torch.Tensor)):
+        flat.append(value)
+        tensor = value.tensor if isinstance(value, Variable) else value
+        return (kind, tensor.shape, tensor.dtype, tensor.device, value.requires_grad)
+    if kind is tuple or kind is list:
+        return (kind, *(signature(item, flat) for item in value))
+    if kind is dict:
+        return (dict, *((name, signature(item, flat)) for name, item in value.items()))
+    if kind is float and value != value:
+        return (float, "nan")
+    try:
+        hash(value)
+    except TypeError:
+        return (kind, id(value))
+    return (kind, value)
+
+
+_recording: Recorder | None = None
+
+
+class Recorder(TorchFunctionMode):
+    """Runs a function eagerly and writes each of its tensor-level torch calls as Python."""
+
+    def __init__(self, function: Callable, flat: list, args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+        self.names: dict[int, str] = {}  # id(tensor) -> its name in the generated code
+        self.keep: list = []  # every named tensor, alive so that ids stay unique
+        self.namespace: dict[str, Any] = {"Stale": Stale, "_wrap": _wrap, "_check": _check}
+        self.constants: dict[int, str] = {}
+        self.lines: list[str] = []
+        self.opaque_depth = 0
+        self.born_opaque: set[int] = set()
+        self.inputs = flat
+        self.leaves: dict[int, Variable] = {}
+        self.leaf_names: dict[int, str] = {}
+        self.last_seen: dict[int, tuple] = {}  # id(leaf) -> (tensor, grad) at the last sync
+        self.modules: list[Module] = []
+        self.guards: list[str] = []
+        self.attributes_before: dict[int, dict] = {}
+        for index, value in enumerate(flat):
+            tensor = value.tensor if isinstance(value, Variable) else value
+            self.name_tensor(tensor, f"a{index}")
+            self.lines.append(f"a{index} = A[{index}]" + (".tensor" if tensor is not value else ""))
+            if isinstance(value, Variable) and value.requires_grad:
+                self.add_leaf(value, f"A[{index}]")
+        self.discover(function, args, kwargs)
+
+    # --- What the function can reach ----------------------------------------------------------
+
+    def discover(self, function: Callable, args: tuple, kwargs: dict) -> None:
+        """Find the modules, optimizers and Variables the function can reach: its closure, the
+        globals it names, its bound object and its arguments."""
+        found: list = []
+        code_objects = []
+        target = function
+        if isinstance(function, types.MethodType):
+            found.append(function.__self__)
+            target = function.__func__
+        if isinstance(target, types.FunctionType):
+            found.extend(cell.cell_contents for cell in target.__closure__ or () if _filled(cell))
+            code_objects.append(target.__code__)
+            while code_objects:
+                code = code_objects.pop()
+                found.extend(target.__globals__[name] for name in code.co_names
+                             if name in target.__globals__)  # fmt: skip
+                code_objects.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        found.extend(args)
+        found.extend(kwargs.values())
+        seen: set[int] = set()
+        for value in found:
+            self.discover_value(value, seen, depth=0)
+
+    def discover_value(self, value: Any, seen: set, depth: int) -> None:
+        if id(value) in seen or depth > 3:
+            return
+        seen.add(id(value))
+        if isinstance(value, Module):
+            for module in value.modules():
+                if id(module) in seen and module is not value:
+                    continue
+                seen.add(id(module))
+                self.add_module(module)
+        elif isinstance(value, Optimizer):
+            for group in value.param_groups:
+                for param in group["params"]:
+                    self.add_leaf(param)
+        elif isinstance(value, Variable) and value.is_leaf:
+            self.add_leaf(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                self.discover_value(item, seen, depth + 1)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self.discover_value(item, seen, depth + 1)
+
+    def add_module(self, module: Module) -> None:
+        name = self.constant(module)
+        self.modules.append(module)
+        self.guards.append(f"{name}.training is not {module.training}")
+        self.attributes_before[id(module)] = dict(vars(module))
+        for attribute, value in vars(module).items():
+            if isinstance(value, Variable):
+                leaf = self.add_leaf(value)
+                self.guards.append(f"{name}.__dict__.get({attribute!r}) is not {leaf}")
+
+    def add_leaf(self, variable: Variable, expression: str | None = None) -> str:
+        if id(variable) in self.leaf_names:
+            return self.leaf_names[id(variable)]
+        name = expression or self.constant(variable)
+        self.leaves[id(variable)] = variable
+        self.leaf_names[id(variable)] = name
+        self.last_seen[id(variable)] = (variable.tensor, variable.grad)
+        if expression is None:
+            self.guards.append(f"{name}.requires_grad is not {variable.requires_grad}")
+        return name
+
+    def constant(self, value: Any) -> str:
+        """The name of `value` in the generated code's namespace."""
+        if id(value) not in self.constants:
+            name = f"c{len(self.constants)}"
+            self.constants[id(value)] = name
+            self.namespace[name] = value
+            self.keep.append(value)
+        return self.constants[id(value)]
+
+    # --- Recording ----------------------------------------------------------------------------
+
+    def run(self):
+        global _recording
+        if _recording is not None:
+            raise JitError("autogradlib.jit: a jitted function cannot be recorded inside another")
+        originals = patch_methods(self)
+        _recording = self
+        try:
+            with self:
+                result = self.function(*self.args, **self.kwargs)
+        finally:
+            _recording = None
+            for owner, name, method in originals:
+                setattr(owner, name, method)
+        self.sync()
+        self.check_module_attributes()
+        return result
+
+    def __torch_function__(self, func, types_, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if any(issubclass(kind, Variable) for kind in types_):
+            with self:  # Variable's own dispatch: record the tensor calls it makes
+                return Variable.__torch_function__(func, types_, args, kwargs)
+        name = getattr(func, "__name__", "")
+        if self.opaque_depth:
+            result = func(*args, **kwargs)
+            for tensor in tensors_in(result):
+                self.born_opaque.add(id(tensor))
+                self.keep.append(tensor)
+            return result
+        if name in READS_VALUE:
+            raise JitError(
+                f"autogradlib.jit: {name}() reads a tensor's value into Python at {user_line()} "
+                "while recording; a replay would keep the recorded value. Compute with tensors "
+                "(torch.where, masks) instead, or return the tensor and read it after the "
+                "jitted call"
+            )
+        result = func(*args, **kwargs)
+        outputs = list(tensors_in(result))
+        if not outputs and (name in DESCRIBES or not _mutates(name)):
+            return result
+        call = f"{self.constant(func)}({self.arguments(args, kwargs)})"
+        fresh = [tensor for tensor in outputs if id(tensor) not in self.names]
+        if not fresh:
+            if _mutates(name) or not outputs:
+                self.lines.append(call)
+            return result
+        self.lines.append(f"{self.bind(result)} = {call}")
+        return result
+
+    def bind(self, result: Any) -> str:
+        """Names for a call's result: new tensors get new names, the rest are discarded."""
+        if isinstance(result, torch.Tensor):
+            if id(result) in self.names:
+                return "_"
+            return self.name_tensor(result, f"v{len(self.keep)}")
+        if isinstance(result, (tuple, list)):
+            return "(" + "".join(f"{self.bind(item)}, " for item in result) + ")"
+        return "_"
+
+    def name_tensor(self, tensor: torch.Tensor, name: str) -> str:
+        self.names[id(tensor)] = name
+        self.keep.append(tensor)
+        return name
+
+    def arguments(self, args: tuple, kwargs: dict) -> str:
+        parts = [self.argument(value) for value in args]
+        parts += [f"{key}={self.argument(value)}" for key, value in kwargs.items()]
+        return ", ".join(parts)
+
+    def argument(self, value: Any) -> str:
+        if isinstance(value, torch.Tensor):
+            return self.names.get(id(value)) or self.read_external(value)
+        if type(value) in (tuple, list):
+            inner = "".join(f"{self.argument(item)}, " for item in value)
+            return f"({inner})" if type(value) is tuple else f"[{inner}]"
+        if type(value) is float and value == value and abs(value) != float("inf"):
+            return repr(value)
+        if type(value) in _LITERALS:
+            return repr(value)
+        return self.constant(value)
+
+    def read_external(self, tensor: torch.Tensor) -> str:
+        """A tensor the step did not make: a Variable's tensor or gradient, read on each replay;
+        anything else is captured by reference (a constant, or a buffer updated in place)."""
+        for key, leaf in self.leaves.items():
+            for attribute in ("tensor", "grad"):
+                if getattr(leaf, attribute) is tensor:
+                    slot = f"{self.leaf_names[key]}.{attribute}"
+                    name = self.name_tensor(tensor, f"x{len(self.keep)}")
+                    meta = self.constant((tensor.shape, tensor.dtype, tensor.device))
+                    expected = self.constant([tensor])
+                    self.lines.append(f"{name} = {slot}")
+                    self.lines.append(
+                        f"if {name} is not {expected}[0]: "
+                        f"{name} = _check({name}, {expected}, {meta}, {slot!r})"
+                    )
+                    return name
+        if id(tensor) in self.born_opaque:
+            raise JitError(
+                f"autogradlib.jit: at {user_line()}, the step reads a tensor that an "
+                "optimizer's step() or zero_grad() made and that is no parameter's tensor or "
+                "gradient; the jit cannot find it again on replay"
+            )
+        return self.constant(tensor)
+
+    # --- Python state: gradients and optimizer calls --------------------------------------------
+
+    def sync(self) -> None:
+        """Write the gradients and tensors that Variables were given since the last sync."""
+        for key, leaf in self.leaves.items():
+            tensor, grad = self.last_seen[key]
+            for attribute, before in (("tensor", tensor), ("grad", grad)):
+                now = getattr(leaf, attribute)
+                if now is before:
+                    continue
+                if now is None:
+                    value = "None"
+                elif id(now) in self.names:
+                    value = self.names[id(now)]
+                else:
+                    raise JitError(
+                        f"autogradlib.jit: a Variable's .{attribute} was set to a tensor that the "
+                        "recorded torch calls did not make; the jit cannot replay it"
+                    )
+                self.lines.append(f"{self.leaf_names[key]}.{attribute} = {value}")
+            self.last_seen[key] = (leaf.tensor, leaf.grad)
+
+    def opaque_call(self, method: Callable, owner: Any, args: tuple, kwargs: dict):
+        """Call an optimizer's step() or zero_grad() now and again on every replay."""
+        if any(tensors_in(list(args) + list(kwargs.values()))) or any(
+            callable(value) for value in [*args, *kwargs.values()]
+        ):
+            raise JitError(
+                f"autogradlib.jit: {type(owner).__name__}.{method.__name__}() with a closure or "
+                "tensor arguments cannot be recorded; call it with plain options"
+            )
+        if isinstance(owner, Optimizer):
+            for group in owner.param_groups:
+                for param in group["params"]:
+                    self.add_leaf(param)
+        self.sync()
+        self.opaque_depth += 1
+        try:
+            result = method(owner, *args, **kwargs)
+        finally:
+            self.opaque_depth -= 1
+        call = self.constant(functools.partial(method, owner, *args, **kwargs))
+        self.lines.append(f"{call}()")
+        for key, leaf in self.leaves.items():
+            self.last_seen[key] = (leaf.tensor, leaf.grad)
+        return result
+
+    def before_backward(self, root: Variable) -> None:
+        """Know every leaf this backward writes a gradient to, as it is before."""
+        stack = [root.grad_op] if root.grad_op is not None else []
+        if root.grad_op is None and root.requires_grad:
+            self.add_leaf(root)
+        visited: set[int] = set()
+        while stack:
+            operator = stack.pop()
+            if id(operator) in visited:
+                continue
+            visited.add(id(operator))
+            for source in operator.sources():
+                if isinstance(source, Variable):
+                    self.add_leaf(source)
+                elif source is not None:
+                    stack.append(source)
+
+    def check_module_attributes(self) -> None:
+        for module in self.modules:
+            before = self.attributes_before[id(module)]
+            for attribute, value in vars(module).items():
+                if isinstance(value, torch.Tensor) and before.get(attribute) is not value:
+                    raise JitError(
+                        f"autogradlib.jit: the step set {type(module).__name__}.{attribute} to a "
+                        "new tensor; a replay would not. Update it in place (copy_, mul_, ...)"
+                    )
+
+    # --- The generated function -----------------------------------------------------------------
+
+    def compile(self, result: Any) -> Callable:
+        """The plan as one Python function of the flattened arguments."""
+        returned = self.output(result)
+        guards = " or ".join(self.guards) or "False"
+        body = [f"if {guards}: raise Stale", *self.lines, f"return {returned}"]
+        source = "def replay(A):\n" + "".join(f"    {line}\n" for line in body)
+        exec(compile(source, f"<autogradlib.jit {self.function.__qualname__}>", "exec"),
+             self.namespace)  # fmt: skip
+        replay = self.namespace["replay"]
+        replay.source = source
+        del self.keep
+        return replay
+
+    def output(self, value: Any) -> str:
+        if isinstance(value, Variable):
+            if id(value) in self.leaf_names:
+                return self.leaf_names[id(value)]
+            return f"_wrap({self.tensor_name(value.tensor)})"
+        if isinstance(value, torch.Tensor):
+            return self.tensor_name(value)
+        if value is None:
+            return "None"
+        if type(value) in (tuple, list):
+            inner = "".join(f"{self.output(item)}, " for item in value)
+            return f"({inner})" if type(value) is tuple else f"[{inner}]"
+        if type(value) is dict:
+            return (
+                "{"
+                + ", ".join(f"{key!r}: {self.output(item)}" for key, item in value.items())
+                + "}"
+            )
+        raise JitError(
+            f"autogradlib.jit: {self.function.__qualname__} returns a {type(value).__name__}; a "
+            "replay could only return the recorded value. Return tensors, Variables, None, or "
+            "tuples, lists and dicts of them"
+        )
+
+    def tensor_name(self, tensor: torch.Tensor) -> str:
+        return self.names.get(id(tensor)) or self.read_external(tensor)
+
+
+def patch_methods(recorder: Recorder) -> list:
+    """Route optimizers' step()/zero_grad() and Variable.backward through the recorder."""
+    originals = []
+    classes = [Optimizer]
+    while classes:
+        owner = classes.pop()
+        classes.extend(owner.__subclasses__())
+        for name in OPAQUE_METHODS:
+            if name in owner.__dict__:
+                method = owner.__dict__[name]
+                originals.append((owner, name, method))
+                setattr(owner, name, _opaque(recorder, method))
+    backward = Variable.backward
+
+    def recorded_backward(variable, *args, **kwargs):
+        recorder.before_backward(variable)
+        return backward(variable, *args, **kwargs)
+
+    originals.append((Variable, "backward", backward))
+    Variable.backward = recorded_backward
+    return originals
+
+
+def _opaque(recorder: Recorder, method: Callable) -> Callable:
+    @functools.wraps(method)
+    def recorded(owner, *args, **kwargs):
+        if recorder.opaque_depth:
+            return method(owner, *args, **kwargs)
+        return recorder.opaque_call(method, owner, args, kwargs)
+
+    return recorded
+
+
+def tensors_in(value: Any):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from tensors_in(item)
+
+
+def _mutates(name: str) -> bool:
+    return name.endswith("_") and not name.endswith("__") or name in ("__setitem__", "__iadd__",
+        "__isub__", "__imul__", "__itruediv__")  # fmt: skip
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def _wrap(tensor: torch.Tensor) -> Variable:
+    return Variable._from_tensor(tensor)
+
+
+def _check(tensor, expected: list, meta: tuple, slot: str):
+    """A Variable's tensor or gradient that is a new object since the last replay: same kind?"""
+    if not isinstance(tensor, torch.Tensor) or (tensor.shape, tensor.dtype, tensor.device) != meta:
+        description = "None" if tensor is None else f"shape {tuple(tensor.shape)} {tensor.dtype}"
+        raise JitError(
+            f"autogradlib.jit: {slot} is {description} in this replay but was shape "
+            f"{tuple(meta[0])} {meta[1]} when the step was recorded; this step cannot be replayed"
+        )
+    expected[0] = tensor
+    return tensor
+
+
+def user_line() -> str:
+    """'file.py:12 in train_step', the innermost frame outside Autogradlib and torch."""
+    for frame in reversed(traceback.extract_stack()):
+        filename = os.path.abspath(frame.filename)
+        if not filename.startswith((_PACKAGE_DIR, _TORCH_DIR)):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "an unknown line"
