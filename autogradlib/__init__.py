@@ -16,6 +16,7 @@ from autogradlib.functional import cat, stack
 from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autogradlib.grad_operator import GradOperator
 from autogradlib.gradcheck import gradcheck
+from autogradlib.jit import jit
 from autogradlib.variable import Variable
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "enable_grad",
     "gradcheck",
     "is_grad_enabled",
+    "jit",
     "load",
     "no_grad",
     "save",

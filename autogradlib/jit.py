@@ -47,6 +47,7 @@ DESCRIBES = {
     "is_contiguous", "is_floating_point", "is_complex", "element_size", "storage_offset",
     "__len__", "__repr__", "__str__", "__format__", "data_ptr", "get_device", "is_signed",
 }  # fmt: skip
+IN_PLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__"}
 OPAQUE_METHODS = ("step", "zero_grad")
 MAX_RECORDINGS = 8
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -515,16 +516,14 @@ def tensors_in(value: Any):
 
 
 def _mutates(name: str) -> bool:
-    return name.endswith("_") and not name.endswith("__") or name in ("__setitem__", "__iadd__",
-        "__isub__", "__imul__", "__itruediv__")  # fmt: skip
+    return (name.endswith("_") and not name.endswith("__")) or name in IN_PLACE_DUNDERS
 
 
 def _filled(cell) -> bool:
     try:
-        cell.cell_contents
-    except ValueError:
+        return cell.cell_contents is not cell
+    except ValueError:  # a closure variable not assigned yet
         return False
-    return True
 
 
 def _wrap(tensor: torch.Tensor) -> Variable:
