@@ -1,5 +1,11 @@
 """Every built-in GradOperator, under short names: ops.Add, ops.Exp, ops.Linear, ..."""
 
+from autogradlib.operators.activations import (
+    ELUOperator as ELU,
+    GELUOperator as GELU,
+    LeakyReLUOperator as LeakyReLU,
+    SiLUOperator as SiLU,
+)
 from autogradlib.operators.arithmetic import (
     AddOperator as Add,
     DivOperator as Div,
@@ -10,10 +16,15 @@ from autogradlib.operators.arithmetic import (
     SubOperator as Sub,
 )
 from autogradlib.operators.chain import ChainOperator as Chain
+from autogradlib.operators.embedding import EmbeddingOperator as Embedding
 from autogradlib.operators.fused import (
     CrossEntropyLossOperator as CrossEntropyLoss,
     LinearOperator as Linear,
     MSELossOperator as MSELoss,
+)
+from autogradlib.operators.normalization import (
+    BatchNormOperator as BatchNorm,
+    LayerNormOperator as LayerNorm,
 )
 from autogradlib.operators.pointwise import (
     AbsOperator as Abs,
@@ -52,8 +63,9 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
-    "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
-    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
-    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
+    "ELU", "GELU", "Abs", "Add", "BatchNorm", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss",
+    "Div", "Embedding", "Exp", "Expand", "Index", "LayerNorm", "LeakyReLU", "Linear", "Log",
+    "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min", "MinAlong", "Mul", "Neg",
+    "Permute", "Pow", "ReLU", "Repeat", "Reshape", "SiLU", "Sigmoid", "Softmax", "Sqrt", "Squeeze",
+    "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
 ]  # fmt: skip

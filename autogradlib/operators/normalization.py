@@ -1,0 +1,110 @@
+"""Normalisation: batch norm (over the batch, per channel) and layer norm (over the last dims),
+each one fused operator with a hand-written backward."""
+
+import torch
+
+from autogradlib.grad_operator import GradOperator
+
+
+class BatchNormOperator(GradOperator):
+    """w (x - mean) / sqrt(var + eps) + b per channel (dim 1);  with x^ the normalised input,
+    g = dL/d(out) and n values per channel, in training dL/dx = w / sqrt(var + eps) *
+    (g - mean(g) - x^ mean(g x^)), dL/dw = sum(g x^), dL/db = sum(g).
+
+    Training uses the batch's statistics and, when running_mean / running_var are given, updates
+    them in place (running = (1 - momentum) running + momentum batch, the variance unbiased);
+    otherwise the running statistics are constants and dL/dx = g w / sqrt(var + eps).
+    """
+
+    label = "BatchNorm"
+
+    def forward(
+        self,
+        x,
+        weight=None,
+        bias=None,
+        running_mean=None,
+        running_var=None,
+        training=True,
+        momentum=0.1,
+        eps=1e-5,
+    ):
+        channels = x.shape[1]
+        self.stat_shape = (channels,) + (1,) * (x.dim() - 2)
+        self.dims = (0, *range(2, x.dim()))
+        self.training = training
+        if training:
+            var, mean = torch.var_mean(x, dim=self.dims, correction=0)
+            if running_mean is not None:
+                count = x.numel() // channels
+                running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+                running_var.mul_(1 - momentum).add_(var, alpha=momentum * count / (count - 1))
+        else:
+            mean, var = running_mean, running_var
+        invstd = (var + eps).rsqrt()
+        scale = invstd if weight is None else invstd * weight
+        shift = -mean * scale if bias is None else bias - mean * scale
+        self.x, self.mean, self.invstd, self.scale = x, mean, invstd, scale
+        # One pass: x * scale + shift, with scale and shift per channel.
+        return torch.addcmul(shift.view(self.stat_shape), x, scale.view(self.stat_shape))
+
+    def pass_grad(self, grad_output):
+        needs = self.needs_input_grad
+        stat_shape, dims = self.stat_shape, self.dims
+        sum_grad = grad_output.sum(dims)
+        # sum(g x^) = invstd * (sum(g x) - mean * sum(g)), without materialising x^.
+        sum_grad_x = (grad_output * self.x).sum(dims)
+        sum_grad_normalised = self.invstd * (sum_grad_x - self.mean * sum_grad)
+        grad_x = None
+        if needs[0]:
+            scale = self.scale
+            if not self.training:
+                grad_x = grad_output * scale.view(stat_shape)
+            else:
+                # dL/dx = a g + b x + c per channel, with x^ = (x - mean) invstd expanded.
+                count = grad_output.numel() // grad_output.shape[1]
+                b = -scale * self.invstd * sum_grad_normalised / count
+                c = -scale * sum_grad / count - b * self.mean
+                grad_x = torch.addcmul(c.view(stat_shape), grad_output, scale.view(stat_shape))
+                grad_x.addcmul_(self.x, b.view(stat_shape))
+        if len(needs) == 1:
+            return (grad_x,)
+        grad_weight = sum_grad_normalised if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_weight
+        return grad_x, grad_weight, sum_grad if needs[2] else None
+
+
+class LayerNormOperator(GradOperator):
+    """w (x - mean) / sqrt(var + eps) + b over the last `dims` dims;  with x^ the normalised
+    input and g' = g w, dL/dx = (g' - mean(g') - x^ mean(g' x^)) / sqrt(var + eps),
+    dL/dw = g x^, dL/db = g (summed back over the leading dims by the engine)."""
+
+    label = "LayerNorm"
+
+    def forward(self, x, weight=None, bias=None, dims=1, eps=1e-5):
+        self.dims = tuple(range(x.dim() - dims, x.dim()))
+        var, mean = torch.var_mean(x, dim=self.dims, correction=0, keepdim=True)
+        self.invstd = (var + eps).rsqrt()
+        self.normalised = (x - mean) * self.invstd
+        self.weight = weight
+        output = self.normalised if weight is None else self.normalised * weight
+        return output if bias is None else output + bias
+
+    def pass_grad(self, grad_output):
+        needs = self.needs_input_grad
+        normalised, dims = self.normalised, self.dims
+        grad_x = None
+        if needs[0]:
+            grad = grad_output if self.weight is None else grad_output * self.weight
+            grad_x = (
+                grad
+                - grad.mean(dims, keepdim=True)
+                - normalised * (grad * normalised).mean(dims, keepdim=True)
+            ) * self.invstd
+        if len(needs) == 1:
+            return (grad_x,)
+        grad_weight = grad_output * normalised if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_weight
+        return grad_x, grad_weight, grad_output if needs[2] else None
