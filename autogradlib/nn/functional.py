@@ -258,11 +258,6 @@ def embedding(
     rows = weight.shape[0]
     if weight.dim() != 2:
         raise ShapeError(f"embedding: weight must be 2-D, got shape {tuple(weight.shape)}")
-    if indices.numel() and not bool((indices >= 0).all() & (indices < rows).all()):
-        raise IndexError(
-            f"embedding: index out of range: indices must lie in [0, {rows}), got values from "
-            f"{int(indices.min())} to {int(indices.max())}"
-        )
     if padding_idx is not None:
         if not -rows <= padding_idx < rows:
             raise ValueError(f"embedding: padding_idx {padding_idx} is not within num_embeddings")

@@ -11,7 +11,9 @@ class EmbeddingOperator(GradOperator):
 
     def forward(self, indices, weight, padding_idx=None):
         self.indices, self.weight_shape, self.padding_idx = indices, weight.shape, padding_idx
-        return weight[indices]
+        # index_select, as torch's embedding: a negative index is an error, not a row from the end.
+        rows = weight.index_select(0, indices.reshape(-1))
+        return rows.view(*indices.shape, weight.shape[1])
 
     def pass_grad(self, grad_output):
         rows = grad_output.reshape(-1, self.weight_shape[1])
