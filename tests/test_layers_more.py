@@ -486,3 +486,16 @@ def test_a_torch_model_definition_runs_unchanged_and_matches_torch():
     back.load_state_dict(ours.state_dict())
     for key, value in theirs.state_dict().items():
         torch.testing.assert_close(back.state_dict()[key], value, rtol=0, atol=1e-10, msg=key)
+
+
+def test_sequential_add_module_adds_a_layer_as_torchs():
+    ours = nn.Sequential(nn.Linear(2, 3))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3))
+    ours.add_module("norm", nn.BatchNorm1d(3))
+    theirs.add_module("norm", torch.nn.BatchNorm1d(3))
+    ours.register_module("act", nn.SiLU())
+    theirs.register_module("act", torch.nn.SiLU())
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert len(ours) == 3 and isinstance(ours[1], nn.BatchNorm1d)
+    assert ours(Variable(randn(4, 2))).shape == (4, 3)
