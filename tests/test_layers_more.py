@@ -498,4 +498,4 @@ def test_sequential_add_module_adds_a_layer_as_torchs():
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert len(ours) == 3 and isinstance(ours[1], nn.BatchNorm1d)
-    assert ours(Variable(randn(4, 2))).shape == (4, 3)
+    assert ours.double()(Variable(randn(4, 2))).shape == (4, 3)
