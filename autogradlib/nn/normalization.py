@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from autogradlib import operators as ops
 from autogradlib.errors import ShapeError
 from autogradlib.nn import functional as F
 from autogradlib.nn.module import Module
@@ -65,11 +66,11 @@ class _BatchNorm(Module):
                 self.bias.tensor.zero_()
 
     def forward(self, input) -> Variable:
-        shape = tuple(input.shape)
+        shape = input.shape
         if input.dim() not in self.allowed_dims or shape[1] != self.num_features:
             raise ShapeError(
                 f"{self!r}: expected input of shape {self.shape_names} with C = "
-                f"{self.num_features}, got shape {shape}"
+                f"{self.num_features}, got shape {tuple(shape)}"
             )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
@@ -78,18 +79,22 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked)
         # Batch statistics in training, and in eval when no running statistics are kept.
         batch_statistics = self.training or (self.running_mean is None and self.running_var is None)
+        if batch_statistics and input.numel() // shape[1] <= 1:
+            raise ShapeError(
+                f"{self!r}: Expected more than 1 value per channel when training, got input size "
+                f"{tuple(shape)}"
+            )
         use_running = not self.training or self.track_running_stats
-        if batch_statistics:
-            F.check_batch_size(repr(self), input)
-        return F.batch_norm(
+        # Straight to the operator: F.batch_norm would check the shapes a second time.
+        affine = [value for value in (self.weight, self.bias) if value is not None]
+        return ops.BatchNorm.apply(
             input,
-            self.running_mean if use_running else None,
-            self.running_var if use_running else None,
-            self.weight,
-            self.bias,
-            batch_statistics,
-            factor,
-            self.eps,
+            *affine,
+            running_mean=self.running_mean if use_running else None,
+            running_var=self.running_var if use_running else None,
+            training=batch_statistics,
+            momentum=factor,
+            eps=self.eps,
         )
 
     def extra_repr(self) -> str:

@@ -30,13 +30,12 @@ class BatchNormOperator(GradOperator):
         eps=1e-5,
     ):
         stat_shape = (x.shape[1],) + (1,) * (x.dim() - 2)
-        dims = (0, *range(2, x.dim()))
         if training:
             # Two passes (the mean, then the mean square of x - mean) rather than torch.var_mean,
             # whose Welford reduction is several times slower on the CPU.
-            mean = x.mean(dims)
+            mean = channel_sum(x) / (x.numel() // x.shape[1])
             centered = x - mean.view(stat_shape)
-            var = (centered * centered).mean(dims)
+            var = channel_sum(centered * centered) / (x.numel() // x.shape[1])
             if running_mean is not None:
                 count = x.numel() // x.shape[1]
                 running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
@@ -55,10 +54,9 @@ class BatchNormOperator(GradOperator):
         needs = self.needs_input_grad
         centered, invstd, scale = self.centered, self.invstd, self.scale
         stat_shape = (centered.shape[1],) + (1,) * (centered.dim() - 2)
-        dims = (0, *range(2, centered.dim()))
-        sum_grad = grad_output.sum(dims)
+        sum_grad = channel_sum(grad_output)
         # sum(g x^) = invstd * sum(g (x - mean)), without materialising x^.
-        sum_grad_normalised = invstd * (grad_output * centered).sum(dims)
+        sum_grad_normalised = invstd * channel_sum(grad_output * centered)
         grad_x = None
         if needs[0]:
             grad_x = grad_output * scale.view(stat_shape)
@@ -74,6 +72,16 @@ class BatchNormOperator(GradOperator):
         if len(needs) == 2:
             return grad_x, grad_weight
         return grad_x, grad_weight, sum_grad if needs[2] else None
+
+
+def channel_sum(t):
+    """Sum over every dim but 1 (the channels)."""
+    if t.dim() > 2 and t.is_contiguous():
+        # Over the batch first, as rows of N x (C L), then over L: up to twice as fast on the CPU
+        # as one reduction over dims (0, 2, ...) when L is small.
+        rows = t.reshape(t.shape[0], -1).sum(0)
+        return rows.view(t.shape[1], -1).sum(1)
+    return t.sum((0, *range(2, t.dim())))
 
 
 class LayerNormOperator(GradOperator):
