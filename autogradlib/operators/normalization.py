@@ -1,8 +1,6 @@
 """Normalisation: batch norm (over the batch, per channel) and layer norm (over the last dims),
 each one fused operator with a hand-written backward."""
 
-import torch
-
 from autogradlib.grad_operator import GradOperator
 
 
@@ -93,9 +91,11 @@ class LayerNormOperator(GradOperator):
 
     def forward(self, x, weight=None, bias=None, dims=1, eps=1e-5):
         self.dims = tuple(range(x.dim() - dims, x.dim()))
-        var, mean = torch.var_mean(x, dim=self.dims, correction=0, keepdim=True)
+        # Two passes, as in BatchNormOperator: faster than torch.var_mean on the CPU.
+        centered = x - x.mean(self.dims, keepdim=True)
+        var = (centered * centered).mean(self.dims, keepdim=True)
         self.invstd = (var + eps).rsqrt()
-        self.normalised = (x - mean) * self.invstd
+        self.normalised = centered * self.invstd
         self.weight = weight
         output = self.normalised if weight is None else self.normalised * weight
         return output if bias is None else output + bias
