@@ -309,3 +309,23 @@ def test_batch_norm_of_one_sample_works_in_eval_as_in_torch():
     ours.eval()
     theirs.eval()
     assert_same_step(ours, theirs, randn(1, 3), seed=1)
+
+
+@pytest.mark.parametrize("name", ["BatchNorm1d", "BatchNorm2d"])
+def test_batch_norm_in_float32_agrees_with_torch_to_float32_precision(name):
+    shape = (16, 4, 5) if name == "BatchNorm1d" else (16, 4, 3, 3)
+    theirs = getattr(torch.nn, name)(4)
+    ours = getattr(nn, name)(4)
+    values = torch.randn(shape, generator=torch.Generator().manual_seed(0)) * 3 + 10
+    for _ in range(3):
+        x, torch_x = Variable(values.clone()), values.clone().requires_grad_()
+        output, expected = ours(x), theirs(torch_x)
+        torch.testing.assert_close(output.tensor, expected.detach())
+        grad_output = torch.randn(shape, generator=torch.Generator().manual_seed(1))
+        output.backward(grad_output)
+        expected.backward(grad_output)
+        torch.testing.assert_close(x.grad, torch_x.grad, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(ours.weight.grad, theirs.weight.grad, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(ours.bias.grad, theirs.bias.grad, atol=1e-4, rtol=1e-4)
+    for key, value in theirs.state_dict().items():
+        torch.testing.assert_close(ours.state_dict()[key], value, msg=key)
