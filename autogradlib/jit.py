@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import time
 import traceback
 import types
@@ -53,6 +54,7 @@ MAX_RECORDINGS = 8
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 _LITERALS = (bool, int, str, type(None))
+_TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
 
 
 def _SEEN(flat: list):
@@ -437,7 +439,8 @@ class Recorder(TorchFunctionMode):
         """The plan as one Python function of the flattened arguments."""
         returned = self.output(result)
         guards = " or ".join(self.guards) or "False"
-        body = [f"if {guards}: raise Stale", *self.lines, f"return {returned}"]
+        lines = free_after_last_use(self.lines, returned)
+        body = [f"if {guards}: raise Stale", *lines, f"return {returned}"]
         source = "def replay(A):\n" + "".join(f"    {line}\n" for line in body)
         exec(compile(source, f"<autogradlib.jit {self.function.__qualname__}>", "exec"),
              self.namespace)  # fmt: skip
@@ -472,6 +475,27 @@ class Recorder(TorchFunctionMode):
 
     def tensor_name(self, tensor: torch.Tensor) -> str:
         return self.names.get(id(tensor)) or self.read_external(tensor)
+
+
+def free_after_last_use(lines: list[str], returned: str) -> list[str]:
+    """The lines with `del name` after each tensor's last use, so that a replay holds no more
+    memory than eager mode, which frees activations and gradients as backward passes them."""
+    uses = [set(_TENSOR_NAME.findall(line)) for line in lines]
+    kept = set(_TENSOR_NAME.findall(returned))
+    last_use = {}
+    for index, names in enumerate(uses):
+        for name in names:
+            last_use[name] = index
+    freed: dict[int, list[str]] = {}
+    for name, index in last_use.items():
+        if name not in kept:
+            freed.setdefault(index, []).append(name)
+    result = []
+    for index, line in enumerate(lines):
+        result.append(line)
+        if index in freed:
+            result.append("del " + ", ".join(sorted(freed[index])))
+    return result
 
 
 def patch_methods(recorder: Recorder) -> list:
