@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=distributed.DEFAULT_TIMEOUT.total_seconds(),
         help="seconds a process waits for the others before failing (with --nproc or torchrun)",
     )
+    train.add_argument(
+        "--jit",
+        action="store_const",
+        const=True,
+        help="record each training step once and replay it (autogradlib.jit); one process only",
+    )
     train.add_argument("--out", type=Path, help="output folder (default runs/<timestamp>)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument(
@@ -160,6 +166,8 @@ def training_config(args: argparse.Namespace) -> tuple[experiment.Config, dict |
         for name in experiment.Config.__dataclass_fields__
         if (value := getattr(args, name)) is not None
     }
+    if given.get("jit") and (args.nproc > 1 or distributed.launched_with_env()):
+        raise CommandLineError("argument --jit: trains in one process only; drop --nproc")
     if args.resume is None:
         return experiment.Config(**given), None
     try:

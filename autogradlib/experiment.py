@@ -4,6 +4,7 @@ the disk of area 1/2 centred at (0.5, 0.5), repeated over seeds."""
 import itertools
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from autogradlib import checkpoint, data, distributed, nn, optim
 from autogradlib.errors import CheckpointError
 from autogradlib.files import remove_temporaries
 from autogradlib.grad_mode import no_grad
+from autogradlib.jit import jit
 
 # The 2018 report's table (median ± std over 20 runs): the bar every default run must clear.
 SEED_TABLE = {
@@ -40,6 +42,7 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"
+    jit: bool = False  # each training step recorded once and replayed (autogradlib.jit)
 
 
 @dataclass
@@ -55,6 +58,7 @@ class RunState:
     curves: dict = field(default_factory=lambda: {"epoch": [], **{name: [] for name in METRICS}})
     # With several processes: `model` wrapped to split batches and average gradients.
     parallel: distributed.DataParallel | None = None
+    jitted_step: Callable | None = None  # with Config.jit, made on the first epoch
 
 
 @dataclass
@@ -141,9 +145,14 @@ def train_epoch(state: RunState, dataset: Dataset, config: Config, loss_function
     started = time.perf_counter()
     model, optimizer = state.model, state.optimizer
     model.train()
+    if config.jit and state.jitted_step is None:
+        state.jitted_step = jit_step(state, loss_function)
     for inputs, targets in data.batches(
         dataset.train_inputs, dataset.train_targets, config.batch_size, generator=state.generator
     ):
+        if state.jitted_step is not None:
+            state.jitted_step(inputs, targets)
+            continue
         optimizer.zero_grad()
         compute_gradients(state, inputs, targets, loss_function)
         optimizer.step()
@@ -160,6 +169,18 @@ def train_epoch(state: RunState, dataset: Dataset, config: Config, loss_function
     curves["epoch"].append(state.epoch)
     for name, value in zip(METRICS, (*train, *test), strict=True):
         curves[name].append(value)
+
+
+def jit_step(state: RunState, loss_function) -> Callable:
+    """train_epoch's step for one process, recorded once and replayed (autogradlib.jit)."""
+    model, optimizer = state.model, state.optimizer
+
+    def step(inputs, targets) -> None:
+        optimizer.zero_grad()
+        loss_function(model(inputs), targets).backward()
+        optimizer.step()
+
+    return jit(step)
 
 
 def compute_gradients(state: RunState, inputs, targets, loss_function) -> None:

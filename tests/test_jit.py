@@ -1,12 +1,13 @@
 """autogradlib.jit: replays equal eager Autogradlib, and never a stale or silently wrong replay."""
 
+import json
 import re
 import warnings
 
 import pytest
 import torch
 
-from autogradlib import Variable, data, experiment, jit, nn, no_grad, optim
+from autogradlib import Variable, cli, data, experiment, jit, nn, no_grad, optim
 from autogradlib.jit import JitError
 
 
@@ -300,3 +301,21 @@ def test_what_it_cannot_record_says_so():
     returns_a_number(torch.randn(2, 3))
     with pytest.raises(JitError, match="returns a float"):
         returns_a_number(torch.randn(2, 3))
+
+
+def test_train_with_jit_gives_eager_numbers(tmp_path, capsys):
+    results = {}
+    for flag in ([], ["--jit"]):
+        out = tmp_path / ("jit" if flag else "eager")
+        arguments = ["--epochs", "5", "--repeats", "1", "--quiet", "--out", str(out), *flag]
+        assert cli.main(["train", *arguments]) == 0
+        document = json.loads((out / "results.json").read_text())
+        results[bool(flag)] = [{k: v for k, v in run.items() if k != "seconds"}
+                               for run in document["runs"]]  # fmt: skip
+    assert results[True] == results[False]
+    capsys.readouterr()
+
+
+def test_jit_with_several_processes_is_refused(capsys):
+    assert cli.main(["train", "--jit", "--nproc", "2", "--epochs", "1"]) == 2
+    assert "--jit: trains in one process only" in capsys.readouterr().err
