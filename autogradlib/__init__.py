@@ -9,6 +9,7 @@ from autogradlib.errors import (
     DTypeError,
     GradcheckError,
     GraphError,
+    JitError,
     ShapeError,
     StateDictError,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "GradOperator",
     "GradcheckError",
     "GraphError",
+    "JitError",
     "ShapeError",
     "StateDictError",
     "Variable",

@@ -49,3 +49,7 @@ class CheckpointError(ValueError):
     A ValueError, as json and pickle raise for bad content; a missing or unreadable file raises it
     too (with the OSError as its __cause__), so one `except CheckpointError` covers every bad path.
     """
+
+
+class JitError(RuntimeError):
+    """A function autogradlib.jit cannot record faithfully (a value read into Python, ...)."""

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from autogradlib.errors import JitError
 from autogradlib.grad_mode import grad_mode
 from autogradlib.nn.module import Module
 from autogradlib.optim.optimizer import Optimizer
@@ -59,10 +60,6 @@ _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
 
 def _SEEN(flat: list):
     """The plan of a signature seen once: the next call records."""
-
-
-class JitError(RuntimeError):
-    """A function the jit cannot record faithfully."""
 
 
 class Stale(Exception):
