@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from autogradlib import anomaly
 from autogradlib.errors import JitError
 from autogradlib.grad_mode import grad_mode
 from autogradlib.nn.module import Module
@@ -85,6 +86,8 @@ class JitFunction:
         self.recording_seconds = 0.0
 
     def __call__(self, *args, **kwargs):
+        if _recording is not None or anomaly.enabled:
+            return self.function(*args, **kwargs)  # the outer recording, or checked eagerly
         flat: list = []
         key = (signature(args, flat), signature(kwargs, flat), grad_mode.enabled)
         key += (torch.is_grad_enabled(),)
@@ -94,7 +97,7 @@ class JitFunction:
                 return plan(flat)
             except Stale:
                 plan = None  # a guard failed before any work: run eagerly, record next time
-        if plan is None or _recording is not None:
+        if plan is None:
             self.plans[key] = _SEEN
             return self.function(*args, **kwargs)
         return self.record(key, flat, args, kwargs)
@@ -291,13 +294,26 @@ class Recorder(TorchFunctionMode):
         outputs = list(tensors_in(result))
         if not outputs and (name in DESCRIBES or not _mutates(name)):
             return result
+        if name == "matmul" and not kwargs and all(tensor.dim() == 2 for tensor in args):
+            func = torch.mm  # what matmul calls for two matrices, without its checks
         call = f"{self.constant(func)}({self.arguments(args, kwargs)})"
         fresh = [tensor for tensor in outputs if id(tensor) not in self.names]
+        if name == "t" and fresh and self.names.get(id(args[0]), "").startswith("x"):
+            return self.cache_view(call, self.names[id(args[0])], result)
         if not fresh:
             if _mutates(name) or not outputs:
                 self.lines.append(call)
             return result
         self.lines.append(f"{self.bind(result)} = {call}")
+        return result
+
+    def cache_view(self, call: str, source: str, result: torch.Tensor) -> torch.Tensor:
+        """A parameter's transpose, made again only when the parameter is a new tensor: the view
+        follows the in-place updates of the same one."""
+        cache = self.constant([None, None])
+        name = self.name_tensor(result, f"v{len(self.keep)}")
+        self.lines.append(f"if {source} is not {cache}[0]: {cache}[:] = {source}, {call}")
+        self.lines.append(f"{name} = {cache}[1]")
         return result
 
     def bind(self, result: Any) -> str:
