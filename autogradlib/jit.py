@@ -19,12 +19,14 @@ What is not a torch call is handled explicitly:
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 import time
 import traceback
 import types
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -152,13 +154,15 @@ class Recorder(TorchFunctionMode):
         self.function = function
         self.args = args
         self.kwargs = kwargs
-        self.names: dict[int, str] = {}  # id(tensor) -> its name in the generated code
-        self.keep: list = []  # every named tensor, alive so that ids stay unique
+        # id(tensor) -> (its name in the generated code, a weak reference): a tensor freed while
+        # recording frees its memory as in eager mode, and a later tensor with its id is new.
+        self.named: dict[int, tuple[str, weakref.ref]] = {}
+        self.count = itertools.count()
         self.namespace: dict[str, Any] = {"Stale": Stale, "_wrap": _wrap, "_check": _check}
         self.constants: dict[int, str] = {}
         self.lines: list[str] = []
         self.opaque_depth = 0
-        self.born_opaque: set[int] = set()
+        self.born_opaque: dict[int, weakref.ref] = {}
         self.inputs = flat
         self.leaves: dict[int, Variable] = {}
         self.leaf_names: dict[int, str] = {}
@@ -168,8 +172,8 @@ class Recorder(TorchFunctionMode):
         self.attributes_before: dict[int, dict] = {}
         for index, value in enumerate(flat):
             tensor = value.tensor if isinstance(value, Variable) else value
-            self.name_tensor(tensor, f"a{index}")
-            self.lines.append(f"a{index} = A[{index}]" + (".tensor" if tensor is not value else ""))
+            name = self.name_tensor(tensor, "a")
+            self.lines.append(f"{name} = A[{index}]" + (".tensor" if tensor is not value else ""))
             if isinstance(value, Variable) and value.requires_grad:
                 self.add_leaf(value, f"A[{index}]")
         self.discover(function, args, kwargs)
@@ -249,7 +253,6 @@ class Recorder(TorchFunctionMode):
             name = f"c{len(self.constants)}"
             self.constants[id(value)] = name
             self.namespace[name] = value
-            self.keep.append(value)
         return self.constants[id(value)]
 
     # --- Recording ----------------------------------------------------------------------------
@@ -280,8 +283,7 @@ class Recorder(TorchFunctionMode):
         if self.opaque_depth:
             result = func(*args, **kwargs)
             for tensor in tensors_in(result):
-                self.born_opaque.add(id(tensor))
-                self.keep.append(tensor)
+                self.born_opaque[id(tensor)] = weakref.ref(tensor)
             return result
         if name in READS_VALUE:
             raise JitError(
@@ -297,9 +299,10 @@ class Recorder(TorchFunctionMode):
         if name == "matmul" and not kwargs and all(tensor.dim() == 2 for tensor in args):
             func = torch.mm  # what matmul calls for two matrices, without its checks
         call = f"{self.constant(func)}({self.arguments(args, kwargs)})"
-        fresh = [tensor for tensor in outputs if id(tensor) not in self.names]
-        if name == "t" and fresh and self.names.get(id(args[0]), "").startswith("x"):
-            return self.cache_view(call, self.names[id(args[0])], result)
+        fresh = [tensor for tensor in outputs if self.name_of(tensor) is None]
+        source = self.name_of(args[0]) if name == "t" else None
+        if fresh and source is not None and source.startswith("x"):
+            return self.cache_view(call, source, result)
         if not fresh:
             if _mutates(name) or not outputs:
                 self.lines.append(call)
@@ -311,7 +314,7 @@ class Recorder(TorchFunctionMode):
         """A parameter's transpose, made again only when the parameter is a new tensor: the view
         follows the in-place updates of the same one."""
         cache = self.constant([None, None])
-        name = self.name_tensor(result, f"v{len(self.keep)}")
+        name = self.name_tensor(result, "v")
         self.lines.append(f"if {source} is not {cache}[0]: {cache}[:] = {source}, {call}")
         self.lines.append(f"{name} = {cache}[1]")
         return result
@@ -319,17 +322,22 @@ class Recorder(TorchFunctionMode):
     def bind(self, result: Any) -> str:
         """Names for a call's result: new tensors get new names, the rest are discarded."""
         if isinstance(result, torch.Tensor):
-            if id(result) in self.names:
+            if self.name_of(result) is not None:
                 return "_"
-            return self.name_tensor(result, f"v{len(self.keep)}")
+            return self.name_tensor(result, "v")
         if isinstance(result, (tuple, list)):
             return "(" + "".join(f"{self.bind(item)}, " for item in result) + ")"
         return "_"
 
-    def name_tensor(self, tensor: torch.Tensor, name: str) -> str:
-        self.names[id(tensor)] = name
-        self.keep.append(tensor)
+    def name_tensor(self, tensor: torch.Tensor, prefix: str) -> str:
+        name = f"{prefix}{next(self.count)}"
+        self.named[id(tensor)] = (name, weakref.ref(tensor))
         return name
+
+    def name_of(self, tensor: torch.Tensor) -> str | None:
+        """The tensor's name in the generated code, if the recorded calls made or read it."""
+        entry = self.named.get(id(tensor))
+        return entry[0] if entry is not None and entry[1]() is tensor else None
 
     def arguments(self, args: tuple, kwargs: dict) -> str:
         parts = [self.argument(value) for value in args]
@@ -338,7 +346,7 @@ class Recorder(TorchFunctionMode):
 
     def argument(self, value: Any) -> str:
         if isinstance(value, torch.Tensor):
-            return self.names.get(id(value)) or self.read_external(value)
+            return self.name_of(value) or self.read_external(value)
         if type(value) in (tuple, list):
             inner = "".join(f"{self.argument(item)}, " for item in value)
             return f"({inner})" if type(value) is tuple else f"[{inner}]"
@@ -355,7 +363,7 @@ class Recorder(TorchFunctionMode):
             for attribute in ("tensor", "grad"):
                 if getattr(leaf, attribute) is tensor:
                     slot = f"{self.leaf_names[key]}.{attribute}"
-                    name = self.name_tensor(tensor, f"x{len(self.keep)}")
+                    name = self.name_tensor(tensor, "x")
                     meta = self.constant((tensor.shape, tensor.dtype, tensor.device))
                     expected = self.constant([tensor])
                     self.lines.append(f"{name} = {slot}")
@@ -364,7 +372,8 @@ class Recorder(TorchFunctionMode):
                         f"{name} = _check({name}, {expected}, {meta}, {slot!r})"
                     )
                     return name
-        if id(tensor) in self.born_opaque:
+        born = self.born_opaque.get(id(tensor))
+        if born is not None and born() is tensor:
             raise JitError(
                 f"autogradlib.jit: at {user_line()}, the step reads a tensor that an "
                 "optimizer's step() or zero_grad() made and that is no parameter's tensor or "
@@ -384,8 +393,8 @@ class Recorder(TorchFunctionMode):
                     continue
                 if now is None:
                     value = "None"
-                elif id(now) in self.names:
-                    value = self.names[id(now)]
+                elif self.name_of(now) is not None:
+                    value = self.name_of(now)
                 else:
                     raise JitError(
                         f"autogradlib.jit: a Variable's .{attribute} was set to a tensor that the "
@@ -459,7 +468,6 @@ class Recorder(TorchFunctionMode):
              self.namespace)  # fmt: skip
         replay = self.namespace["replay"]
         replay.source = source
-        del self.keep
         return replay
 
     def output(self, value: Any) -> str:
@@ -487,7 +495,7 @@ class Recorder(TorchFunctionMode):
         )
 
     def tensor_name(self, tensor: torch.Tensor) -> str:
-        return self.names.get(id(tensor)) or self.read_external(tensor)
+        return self.name_of(tensor) or self.read_external(tensor)
 
 
 def free_after_last_use(lines: list[str], returned: str) -> list[str]:
