@@ -5,7 +5,7 @@ import weakref
 
 import torch
 
-from autogradlib.errors import DeviceError, DTypeError, ShapeError
+from autogradlib.errors import DeviceError, DTypeError, GraphError, ShapeError
 from autogradlib.grad_mode import grad_mode
 
 _creation_order = itertools.count()
@@ -30,6 +30,8 @@ class GradOperator:
     grad_output = None
     released = False
     retained = None
+    # (name, tensor, version) of each tensor forward saved, which backward checks is unchanged.
+    versions = ()
     label = "GradOperator"
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -65,6 +67,8 @@ class GradOperator:
                     needs_input_grad.append(False)
             elif isinstance(operand, _CONSTANT_TYPES):
                 tensor = operand
+                if isinstance(operand, torch.Tensor) and operand.requires_grad:
+                    tensor = untracked_tensor(cls.label, len(tensors), operand)
                 sources.append(None)
                 needs_input_grad.append(False)
             else:
@@ -99,12 +103,22 @@ class GradOperator:
             operator.needs_input_grad = needs_input_grad
             operator.sequence = next(_creation_order)
             operator.output_shape = output.shape
+            operator.versions = operator.saved_versions()
             variable.grad_op = operator
             variable.requires_grad = True
         else:
             variable.grad_op = None
             variable.requires_grad = False
         return variable
+
+    def saved_versions(self) -> list:
+        """(name, tensor, version) of each tensor forward kept on self: an in-place change to one
+        before backward would make pass_grad wrong, so backward checks the versions first."""
+        return [
+            (name, value, value._version)
+            for name, value in self.__dict__.items()
+            if isinstance(value, torch.Tensor)
+        ]
 
     def release(self) -> None:
         """Free what forward saved; a later backward through here raises GraphError."""
@@ -125,6 +139,18 @@ class GradOperator:
 
     def __repr__(self) -> str:
         return f"<{self.label} operator>"
+
+
+def untracked_tensor(label: str, position: int, tensor: torch.Tensor) -> torch.Tensor:
+    """A torch tensor that requires grad, as an operand: refused while recording, since its .grad
+    would never be filled; under no_grad() nothing is recorded, so its values serve as they are."""
+    if grad_mode.enabled:
+        raise GraphError(
+            f"{label}: operand {position} is a torch.Tensor with requires_grad=True (shape "
+            f"{tuple(tensor.shape)}), whose .grad Autogradlib would never fill; wrap it as "
+            "x = Variable(tensor) and read x.grad after backward()"
+        )
+    return tensor.detach()
 
 
 def check_dtypes_match(label: str, tensors: list) -> None:

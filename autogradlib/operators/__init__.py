@@ -15,6 +15,17 @@ from autogradlib.operators.fused import (
     LinearOperator as Linear,
     MSELossOperator as MSELoss,
 )
+from autogradlib.operators.inplace import (
+    AddInplaceOperator as AddInplace,
+    ClampInplaceOperator as ClampInplace,
+    CopyInplaceOperator as CopyInplace,
+    DivInplaceOperator as DivInplace,
+    MulInplaceOperator as MulInplace,
+    OverwriteOperator as Overwrite,
+    ReLUInplaceOperator as ReLUInplace,
+    SetItemOperator as SetItem,
+    SubInplaceOperator as SubInplace,
+)
 from autogradlib.operators.pointwise import (
     AbsOperator as Abs,
     ClampOperator as Clamp,
@@ -52,8 +63,10 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
-    "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
-    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
-    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
+    "Abs", "Add", "AddInplace", "Cat", "Chain", "Clamp", "ClampInplace", "Clone", "CopyInplace",
+    "CrossEntropyLoss", "Div", "DivInplace", "Exp", "Expand", "Index", "Linear", "Log",
+    "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min", "MinAlong", "Mul",
+    "MulInplace", "Neg", "Overwrite", "Permute", "Pow", "ReLU", "ReLUInplace", "Repeat", "Reshape",
+    "SetItem", "Sigmoid", "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "SubInplace", "Sum",
+    "Tanh", "To", "Transpose", "Unsqueeze", "View",
 ]  # fmt: skip

@@ -46,6 +46,14 @@ class ChainOperator(GradOperator):
         grads[0] = None if grad_output is None else grad_output.contiguous()
         return tuple(grads)
 
+    def saved_versions(self) -> list:
+        """What every stage saved, named by the stage (0 first)."""
+        return [
+            (f"{name} of its stage {index} ({operator.label})", tensor, version)
+            for index, (operator, _, _) in enumerate(self.operators)
+            for name, tensor, version in operator.saved_versions()
+        ]
+
     def release(self) -> None:
         stages = self.stages
         super().release()
