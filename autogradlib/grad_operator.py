@@ -32,6 +32,9 @@ class GradOperator:
     retained = None
     # (name, tensor, version) of each tensor forward saved, which backward checks is unchanged.
     versions = ()
+    # True where the output, even when a view, views memory that only this operator made, so
+    # that in-place operations on it change nothing else (a chain's transposed output).
+    output_view_is_private = False
     label = "GradOperator"
 
     def __init_subclass__(cls, **kwargs) -> None:

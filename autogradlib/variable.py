@@ -560,8 +560,9 @@ class Variable:
     def _record_inplace(self, operator_class, *operands, **options) -> Variable:
         """Apply an in-place operator to self and make it self's grad_op (self stays the same
         object, so its aliases follow)."""
-        if self.tensor._base is not None and not isinstance(self.grad_op, ops.Chain):
-            # A chain's output may be a transposed view of its own product, which nothing else sees.
+        previous = self.grad_op
+        private = previous is not None and previous.output_view_is_private
+        if self.tensor._base is not None and not private:
             raise GraphError(
                 f"{operator_class.label}: in-place operation on a view (shape "
                 f"{tuple(self.shape)}) of another tensor while recording: it would change that "
@@ -569,10 +570,11 @@ class Variable:
                 "refuses rather than compute a wrong gradient). Use an out-of-place operation "
                 "(v = v + 1, or y[i] = y[i] + 1 on the indexed Variable) or clone() the view first"
             )
-        previous = self.grad_op
         retains_grad = self.retains_grad
         self.grad_op = operator_class.apply(self, *operands, **options).grad_op
         self.requires_grad = True
+        if private:
+            self.grad_op.output_view_is_private = True  # the same memory as before
         if retains_grad:
             # .grad is then the gradient of the new value, as in PyTorch.
             previous.retained = None

@@ -14,6 +14,7 @@ class ChainOperator(GradOperator):
     """
 
     label = "Sequential"
+    output_view_is_private = True  # a transposed view of the last stage's own product
 
     def forward(self, x, *parameters, stages):
         operators = []
