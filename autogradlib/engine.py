@@ -81,8 +81,9 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
 def check_saved_versions(operator) -> None:
     """Raise if a tensor the operator saved for backward was changed in place since (as PyTorch's
     version counter does): its gradient would silently be wrong."""
-    for name, tensor, version in operator.versions:
+    for tensor, version in operator.versions:
         if tensor._version != version:
+            name = operator.saved_name(tensor)
             raise GraphError(
                 "backward: one of the variables needed for gradient computation has been "
                 f"modified by an inplace operation: {operator.label} saved {name}, a tensor of "

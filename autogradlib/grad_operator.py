@@ -10,6 +10,7 @@ from autogradlib.grad_mode import grad_mode
 
 _creation_order = itertools.count()
 _CONSTANT_TYPES = (torch.Tensor, int, float)
+Tensor = torch.Tensor  # a global lookup: saved_versions runs once per recorded operator
 
 
 class GradOperator:
@@ -30,7 +31,7 @@ class GradOperator:
     grad_output = None
     released = False
     retained = None
-    # (name, tensor, version) of each tensor forward saved, which backward checks is unchanged.
+    # (tensor, version) of each tensor forward saved, which backward checks is unchanged.
     versions = ()
     # True where the output, even when a view, views memory that only this operator made, so
     # that in-place operations on it change nothing else (a chain's transposed output).
@@ -115,13 +116,17 @@ class GradOperator:
         return variable
 
     def saved_versions(self) -> list:
-        """(name, tensor, version) of each tensor forward kept on self: an in-place change to one
-        before backward would make pass_grad wrong, so backward checks the versions first."""
+        """(tensor, version) of each tensor forward kept on self: an in-place change to one before
+        backward would make pass_grad wrong, so backward checks the versions first."""
         return [
-            (name, value, value._version)
-            for name, value in self.__dict__.items()
-            if isinstance(value, torch.Tensor)
+            (value, value._version)
+            for value in self.__dict__.values()
+            if type(value) is Tensor or isinstance(value, Tensor)
         ]
+
+    def saved_name(self, tensor: torch.Tensor) -> str:
+        """The attribute under which forward kept `tensor`, for error messages."""
+        return next((name for name, value in vars(self).items() if value is tensor), "a tensor")
 
     def release(self) -> None:
         """Free what forward saved; a later backward through here raises GraphError."""

@@ -1,6 +1,6 @@
 """ChainOperator: a run of layers recorded as one operator, each layer still its own operator."""
 
-from autogradlib.grad_operator import GradOperator
+from autogradlib.grad_operator import GradOperator, Tensor
 
 
 class ChainOperator(GradOperator):
@@ -48,12 +48,20 @@ class ChainOperator(GradOperator):
         return tuple(grads)
 
     def saved_versions(self) -> list:
-        """What every stage saved, named by the stage (0 first)."""
+        """What every stage saved (one flat pass: this runs at every step of a Sequential)."""
         return [
-            (f"{name} of its stage {index} ({operator.label})", tensor, version)
-            for index, (operator, _, _) in enumerate(self.operators)
-            for name, tensor, version in operator.saved_versions()
+            (value, value._version)
+            for operator, _, _ in self.operators
+            for value in operator.__dict__.values()
+            if type(value) is Tensor or isinstance(value, Tensor)
         ]
+
+    def saved_name(self, tensor) -> str:
+        for index, (operator, _, _) in enumerate(self.operators):
+            name = operator.saved_name(tensor)
+            if name != "a tensor":
+                return f"{name} of its stage {index} ({operator.label})"
+        return "a tensor"
 
     def release(self) -> None:
         stages = self.stages
