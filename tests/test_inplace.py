@@ -586,6 +586,13 @@ def test_torch_parameter_on_a_module_is_taken_in_and_trained():
     torch.testing.assert_close(model.scale.tensor, scale.detach())
 
 
+def test_buffer_that_requires_grad_stays_a_buffer():
+    module = nn.Module()
+    module.register_buffer("running", torch.ones(2, requires_grad=True))
+    assert isinstance(module.running, torch.Tensor) and list(module.parameters()) == []
+    assert list(module.state_dict()) == ["running"]
+
+
 def test_raw_tensor_that_requires_grad_is_refused_as_an_operand():
     model = sequential(nn)
     inputs = randn(4, 3).requires_grad_()

@@ -48,7 +48,12 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         # A torch tensor that requires grad (a torch.nn.Parameter) is taken in as a parameter, a
         # leaf Variable on the same memory, so that parameters() finds it and training moves it.
-        if isinstance(value, torch.Tensor) and value.requires_grad:
+        # A registered buffer stays a buffer, as in torch.
+        if (
+            isinstance(value, torch.Tensor)
+            and value.requires_grad
+            and name not in vars(self).get("_buffers", ())
+        ):
             value = Variable(value, requires_grad=True)
         object.__setattr__(self, name, value)
 
