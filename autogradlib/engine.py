@@ -84,6 +84,8 @@ def check_saved_versions(operator) -> None:
     for tensor, version in operator.versions:
         if tensor._version != version:
             name = operator.saved_name(tensor)
+            if name is None:
+                continue  # watched, as a ChainOperator watches its operands, but not saved
             raise GraphError(
                 "backward: one of the variables needed for gradient computation has been "
                 f"modified by an inplace operation: {operator.label} saved {name}, a tensor of "

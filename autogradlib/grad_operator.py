@@ -124,9 +124,9 @@ class GradOperator:
             if type(value) is Tensor or isinstance(value, Tensor)
         ]
 
-    def saved_name(self, tensor: torch.Tensor) -> str:
-        """The attribute under which forward kept `tensor`, for error messages."""
-        return next((name for name, value in vars(self).items() if value is tensor), "a tensor")
+    def saved_name(self, tensor: torch.Tensor) -> str | None:
+        """The attribute under which forward kept `tensor` (for error messages), or None."""
+        return next((name for name, value in vars(self).items() if value is tensor), None)
 
     def release(self) -> None:
         """Free what forward saved; a later backward through here raises GraphError."""

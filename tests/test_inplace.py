@@ -528,6 +528,36 @@ def test_parameter_changed_between_forward_and_backward():
     assert_both_refuse_backward(fn, "Sequential saved weight of its stage 0 \\(Linear\\)")
 
 
+def test_bias_changed_between_forward_and_backward_as_in_torch():
+    """No layer saves a bias (addmm does not either): torch lets the change through, so do we."""
+    inputs = randn(4, 3)
+    model, reference = sequential(nn), sequential(torch.nn)
+    model.load_state_dict(reference.state_dict())
+    gradients = []
+    for network, grad_mode in ((model, no_grad), (reference, torch.no_grad)):
+        output = network(inputs)
+        with grad_mode():
+            network[2].bias += 1
+        output.sum().backward()
+        gradients.append([parameter.grad for parameter in network.parameters()])
+    for mine, expected in zip(*gradients, strict=True):
+        torch.testing.assert_close(mine, expected)
+
+
+def test_input_batch_changed_between_forward_and_backward():
+    inputs = randn(4, 3)
+    reference = sequential(torch.nn)
+    output = reference(inputs)
+    inputs.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        output.sum().backward()
+    model = sequential(nn)
+    output = model(inputs)
+    inputs.mul_(2)
+    with pytest.raises(GraphError, match="Sequential saved x of its stage 0 \\(Linear\\)"):
+        output.sum().backward()
+
+
 def test_optimizer_step_between_forward_and_backward():
     model = sequential(nn)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
