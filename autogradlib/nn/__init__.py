@@ -2,6 +2,7 @@
 
 from autogradlib.errors import StateDictError
 from autogradlib.nn import functional, init
+from autogradlib.nn.convolution import Conv1d, Conv2d
 from autogradlib.nn.layers import (
     Dropout,
     Linear,
@@ -14,6 +15,7 @@ from autogradlib.nn.layers import (
 )
 from autogradlib.nn.losses import CrossEntropyLoss, MSELoss
 from autogradlib.nn.module import IncompatibleKeys, Module
+from autogradlib.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
     "CrossEntropyLoss",
@@ -32,3 +34,4 @@ __all__ = [
     "functional",
     "init",
 ]
+__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]

@@ -10,6 +10,7 @@ from autogradlib.operators.arithmetic import (
     SubOperator as Sub,
 )
 from autogradlib.operators.chain import ChainOperator as Chain
+from autogradlib.operators.convolution import ConvolutionOperator as Convolution
 from autogradlib.operators.fused import (
     CrossEntropyLossOperator as CrossEntropyLoss,
     LinearOperator as Linear,
@@ -25,6 +26,11 @@ from autogradlib.operators.pointwise import (
     SqrtOperator as Sqrt,
     TanhOperator as Tanh,
     ToOperator as To,
+)
+from autogradlib.operators.pooling import (
+    AdaptiveAvgPool2dOperator as AdaptiveAvgPool2d,
+    AvgPool2dOperator as AvgPool2d,
+    MaxPool2dOperator as MaxPool2d,
 )
 from autogradlib.operators.reductions import (
     LogSoftmaxOperator as LogSoftmax,
@@ -57,3 +63,4 @@ __all__ = [
     "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
     "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
 ]  # fmt: skip
+__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Convolution", "MaxPool2d"]
