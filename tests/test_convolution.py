@@ -223,3 +223,19 @@ def test_bad_arguments_are_refused_as_torch_refuses_them():
         nn.Conv2d(1, 1, 3, padding_mode="reflect")
     with pytest.raises(ShapeError, match=r"bias of shape \(3,\)"):
         F.conv2d(torch.randn(1, 1, 5, 5), torch.randn(2, 1, 3, 3), torch.randn(3))
+
+
+def test_drawing_of_a_conv_network_shows_one_box_per_layer_and_parameters_as_leaves():
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3),
+        nn.AvgPool2d(2),
+    )  # fmt: skip
+    output = model(torch.randn(2, 1, 8, 8))
+    dot = output.draw_graph(dict(model.named_parameters()))
+    labels = [line.split("label=")[1] for line in dot.body if "label=" in line]
+    operators = [label.split()[0] for label in labels if "lightgrey" in label]
+    assert sorted(operators) == ["AvgPool2d", "Conv2d", "Conv2d", "MaxPool2d", "ReLU"]
+    leaves = [label.split('"')[1] for label in labels if "lightblue" in label]
+    assert sorted(leaves) == [
+        "0.bias\n(4)", "0.weight\n(4, 1, 3, 3)", "3.bias\n(8)", "3.weight\n(8, 4, 3, 3)",
+    ]  # fmt: skip

@@ -10,7 +10,11 @@ from autogradlib.operators.arithmetic import (
     SubOperator as Sub,
 )
 from autogradlib.operators.chain import ChainOperator as Chain
-from autogradlib.operators.convolution import ConvolutionOperator as Convolution
+from autogradlib.operators.convolution import (
+    Conv1dOperator as Conv1d,
+    Conv2dOperator as Conv2d,
+    ConvolutionOperator as Convolution,
+)
 from autogradlib.operators.fused import (
     CrossEntropyLossOperator as CrossEntropyLoss,
     LinearOperator as Linear,
@@ -63,4 +67,4 @@ __all__ = [
     "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
     "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
 ]  # fmt: skip
-__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Convolution", "MaxPool2d"]
+__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "Convolution", "MaxPool2d"]

@@ -113,6 +113,17 @@ class ConvolutionOperator(GradOperator):
         return grad_weight.transpose(0, 1).contiguous()
 
 
+class Conv1dOperator(ConvolutionOperator):
+    """ConvolutionOperator over one spatial dimension (drawn as Conv1d)."""
+
+
+class Conv2dOperator(ConvolutionOperator):
+    """ConvolutionOperator over two spatial dimensions (drawn as Conv2d)."""
+
+
+OPERATORS = {1: Conv1dOperator, 2: Conv2dOperator}
+
+
 def spatial_tuple(value, dims: int, what: str, name) -> tuple:
     """An int or a sequence of one or `dims` ints as `dims` ints, as torch reads conv arguments."""
     values = (value,) if isinstance(value, int) else tuple(value)
@@ -162,9 +173,10 @@ def convolve(name, dims: int, input, weight, bias, stride, padding, dilation, gr
     options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     if any(padding_after):
         options["padding_after"] = padding_after
+    operator = OPERATORS[dims]
     if bias is None:
-        return ConvolutionOperator.apply(input, weight, **options)
-    return ConvolutionOperator.apply(input, weight, bias, **options)
+        return operator.apply(input, weight, **options)
+    return operator.apply(input, weight, bias, **options)
 
 
 def resolve_padding(padding, kernel, stride, dilation, dims: int, name) -> tuple:
