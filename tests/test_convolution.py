@@ -10,10 +10,18 @@ from oracle import check_against_torch
 
 from autogradlib import ShapeError, Variable, gradcheck, nn
 from autogradlib.nn import functional as F
+from autogradlib.operators import convolution
 
 DOUBLE = torch.float64
 # torch's own conv2d warns that it copies the input for an even kernel under padding="same".
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+
+
+@pytest.fixture(params=["by-convolution", "by-unfolding"])
+def weight_gradient_path(request, monkeypatch):
+    """Each of the two ways the weight's gradient is computed, whatever the channel count."""
+    channels = 0 if request.param == "by-convolution" else 1_000_000
+    monkeypatch.setattr(convolution, "UNFOLD_CHANNELS", channels)
 
 
 def functional(value):
@@ -52,6 +60,7 @@ CONV2D_TABLE = [
 ]
 
 
+@pytest.mark.usefixtures("weight_gradient_path")
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
 @pytest.mark.parametrize(("input_shape", "weight_shape", "options"), CONV2D_TABLE)
 def test_conv2d_matches_torch_in_output_and_every_gradient(
@@ -62,6 +71,7 @@ def test_conv2d_matches_torch_in_output_and_every_gradient(
     check_against_torch(lambda *a: functional(a[0]).conv2d(*a, **options), *operands)
 
 
+@pytest.mark.usefixtures("weight_gradient_path")
 def test_conv2d_of_a_channels_last_input_matches_torch():
     x = random(2, 4, 7, 6).to(memory_format=torch.channels_last)
     weight, bias = random(6, 2, 3, 3, seed=1), random(6, seed=2)
@@ -89,11 +99,13 @@ CONV1D_TABLE = [
 
 
 @pytest.mark.parametrize(("input_shape", "weight_shape", "options"), CONV1D_TABLE)
+@pytest.mark.usefixtures("weight_gradient_path")
 def test_conv1d_matches_torch_in_output_and_every_gradient(input_shape, weight_shape, options):
     operands = (random(*input_shape), random(*weight_shape, seed=1), random(weight_shape[0]))
     check_against_torch(lambda *a: functional(a[0]).conv1d(*a, **options), *operands)
 
 
+@pytest.mark.usefixtures("weight_gradient_path")
 @pytest.mark.parametrize(
     ("input_shape", "weight_shape", "options"),
     [
@@ -106,6 +118,7 @@ def test_conv2d_passes_gradcheck(input_shape, weight_shape, options):
     assert gradcheck(lambda *a: F.conv2d(*a, **options), *operands)
 
 
+@pytest.mark.usefixtures("weight_gradient_path")
 def test_conv1d_passes_gradcheck():
     operands = (random(2, 2, 6), random(3, 2, 3, seed=1), random(3, seed=2))
     assert gradcheck(lambda *a: F.conv1d(*a, stride=2, dilation=2, padding=1), *operands)

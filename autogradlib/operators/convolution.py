@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from autogradlib.errors import ShapeError
@@ -9,6 +11,10 @@ from autogradlib.grad_operator import GradOperator
 
 FORWARD = {1: torch.conv1d, 2: torch.conv2d}
 TRANSPOSED = {1: torch.conv_transpose1d, 2: torch.conv_transpose2d}
+# Up to this many input channels per group, the weight's gradient is one matrix product over
+# copies of the input's windows: measured faster than the swapped convolution for one channel
+# (4x at batch 256), slower for eight.
+UNFOLD_CHANNELS = 1
 
 
 class ConvolutionOperator(GradOperator):
@@ -86,7 +92,13 @@ class ConvolutionOperator(GradOperator):
         return grad_x
 
     def weight_gradient(self, grad_output):
-        """x * g, batch as channels: dW[o, c, k] = sum over n, p of x[n, c, p s + k d] g[n, o, p]"""
+        """dW[o, c, k] = sum over n, p of x[n, c, p s + k d] g[n, o, p]."""
+        if self.x.shape[1] // self.groups <= UNFOLD_CHANNELS:
+            return self.weight_gradient_by_unfolding(grad_output)
+        return self.weight_gradient_by_convolution(grad_output)
+
+    def weight_gradient_by_convolution(self, grad_output):
+        """dW = x * g with the batch as channels, stride and dilation exchanged."""
         x, weight, groups = self.x, self.weight, self.groups
         dims = weight.dim() - 2
         batch, channels = x.shape[:2]
@@ -111,6 +123,27 @@ class ConvolutionOperator(GradOperator):
         grad_weight = grad_weight[(..., *(slice(0, size) for size in weight.shape[2:]))]
         # contiguous(): .grad keeps the parameter's layout, so users can .view() it.
         return grad_weight.transpose(0, 1).contiguous()
+
+    def weight_gradient_by_unfolding(self, grad_output):
+        """dW = g @ windows(x)^T, group by group: one matrix product over every window's copy."""
+        x, weight, groups = self.x, self.weight, self.groups
+        dims = weight.dim() - 2
+        padding = [side for size in reversed(self.padding) for side in (size, size)]
+        windows = torch.constant_pad_nd(x, padding) if any(padding) else x
+        for d in range(dims):
+            reach = self.dilation[d] * (weight.shape[2 + d] - 1) + 1
+            windows = windows.unfold(2 + d, reach, self.stride[d])
+        if any(step > 1 for step in self.dilation):
+            windows = windows[(..., *(slice(None, None, step) for step in self.dilation))]
+        # windows (N, C, *output size, *kernel) -> (G, Cg * kernel, N * output size), one copy
+        spatial = list(range(3, 3 + dims))
+        kernel = list(range(3 + dims, 3 + 2 * dims))
+        windows = windows.unflatten(1, (groups, -1)).permute(1, 2, *kernel, 0, *spatial)
+        windows = windows.reshape(groups, -1, math.prod(grad_output.shape[2:]) * x.shape[0])
+        # grad_output (N, G * Og, *output size) -> (G, Og, N * output size)
+        rows = grad_output.unflatten(1, (groups, -1)).permute(1, 2, 0, *spatial)
+        rows = rows.reshape(groups, -1, windows.shape[2])
+        return rows.bmm(windows.transpose(1, 2)).reshape(weight.shape)
 
 
 class Conv1dOperator(ConvolutionOperator):
