@@ -15,7 +15,7 @@ class MaxPool2dOperator(GradOperator):
     label = "MaxPool2d"
 
     def forward(self, x, *, kernel_size, stride, padding, dilation, ceil_mode):
-        output, self.indices = torch.ops.aten.max_pool2d_with_indices(
+        output, self.indices = torch.ops.aten.max_pool2d_with_indices.default(
             x, kernel_size, stride, padding, dilation, ceil_mode
         )
         self.input_shape = x.shape
@@ -38,20 +38,21 @@ class AvgPool2dOperator(GradOperator):
     def forward(
         self, x, *, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     ):
-        output = torch.ops.aten.avg_pool2d(
+        output = torch.ops.aten.avg_pool2d.default(
             x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         )
         self.input_shape = x.shape
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.divisors = window_divisors(
-            x.shape[-2:], output.shape[-2:], kernel_size, stride, padding,
-            count_include_pad, divisor_override, x,
-        )  # fmt: skip
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
         return output
 
     def pass_grad(self, grad_output):
         shape = self.input_shape
-        planes = grad_output.reshape(-1, 1, *grad_output.shape[-2:]) / self.divisors
+        divisors = window_divisors(
+            shape[-2:], grad_output.shape[-2:], self.kernel_size, self.stride, self.padding,
+            self.count_include_pad, self.divisor_override, grad_output,
+        )  # fmt: skip
+        planes = grad_output.reshape(-1, 1, *grad_output.shape[-2:]) / divisors
         kernel = planes.new_ones((1, 1, *self.kernel_size))
         # The windows cover rows -padding .. (out - 1) * stride - padding + kernel: computed
         # without padding, then cut to the input's rows (windows of ceil_mode may end past them).
@@ -119,6 +120,8 @@ def averaging_matrix(size: int, output_size: int, like: torch.Tensor) -> torch.T
 
 def pair(value, what: str, name) -> tuple:
     """An int or a sequence of one or two ints as two ints, as torch reads pooling arguments."""
+    if type(value) is int:
+        return (value, value)  # the common case, made cheap
     values = (value,) if isinstance(value, int) else tuple(value)
     if len(values) == 1:
         values *= 2
@@ -129,22 +132,27 @@ def pair(value, what: str, name) -> tuple:
 
 def check_pooling_input(name, input, kernel_size, padding, dilation=(1, 1)) -> None:
     """A 3-D (C, H, W) or 4-D (N, C, H, W) input whose padded planes hold one window at least."""
-    if input.dim() not in (3, 4):
+    shape = input.shape
+    if len(shape) not in (3, 4):
         raise ShapeError(
-            f"{name}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
-            f"{tuple(input.shape)}"
+            f"{name}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(shape)}"
         )
-    padded = [input.shape[-2 + d] + 2 * padding[d] for d in range(2)]
-    reach = [dilation[d] * (kernel_size[d] - 1) + 1 for d in range(2)]
-    if any(p < r for p, r in zip(padded, reach, strict=True)):
-        raise ShapeError(
-            f"{name}: the window {kernel_size} (spanning {tuple(reach)}) is larger than the padded "
-            f"input {tuple(padded)} (input of shape {tuple(input.shape)}, padding {padding})"
+    for d in range(2):
+        reach = dilation[d] * (kernel_size[d] - 1) + 1
+        if shape[d - 2] + 2 * padding[d] < reach or 2 * padding[d] > reach:
+            raise window_error(name, shape, kernel_size, padding, dilation)
+
+
+def window_error(name, shape, kernel_size, padding, dilation) -> Exception:
+    """The error for a window larger than the padded input, or padding over half the window."""
+    padded = tuple(shape[d - 2] + 2 * padding[d] for d in range(2))
+    reach = tuple(dilation[d] * (kernel_size[d] - 1) + 1 for d in range(2))
+    if any(padded[d] < reach[d] for d in range(2)):
+        return ShapeError(
+            f"{name}: the window {kernel_size} (spanning {reach}) is larger than the padded "
+            f"input {padded} (input of shape {tuple(shape)}, padding {padding})"
         )
-    if any(2 * padding[d] > reach[d] for d in range(2)):
-        raise ValueError(
-            f"{name}: padding {padding} must be at most half of the window {tuple(reach)}"
-        )
+    return ValueError(f"{name}: padding {padding} must be at most half of the window {reach}")
 
 
 def max_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode):
