@@ -252,3 +252,37 @@ def test_drawing_of_a_conv_network_shows_one_box_per_layer_and_parameters_as_lea
     assert sorted(leaves) == [
         "0.bias\n(4)", "0.weight\n(4, 1, 3, 3)", "3.bias\n(8)", "3.weight\n(8, 4, 3, 3)",
     ]  # fmt: skip
+
+
+class LeNet:
+    """A torch.nn model definition, written once: `module` is torch.nn or autogradlib.nn."""
+
+    @staticmethod
+    def build(module):
+        return module.Sequential(
+            module.Conv2d(1, 4, 3, padding=1),
+            module.ReLU(),
+            module.MaxPool2d(2),
+            module.Conv2d(4, 6, 3, padding="same", groups=2),
+            module.ReLU(),
+            module.AvgPool2d(2, ceil_mode=True),
+            module.Conv2d(6, 8, 2, stride=1, bias=False),
+            module.AdaptiveAvgPool2d(1),
+        )
+
+
+def test_a_conv_network_fed_by_a_dataloader_matches_torch_in_loss_and_every_gradient():
+    torch.manual_seed(0)
+    theirs = LeNet.build(torch.nn).double()
+    ours = LeNet.build(nn).double()
+    ours.load_state_dict(theirs.state_dict())
+    images = torch.randn(10, 1, 9, 9, dtype=DOUBLE, generator=torch.Generator().manual_seed(1))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images), batch_size=4)
+    for (batch,) in loader:
+        expected = theirs(batch).square().sum()
+        expected.backward()
+        loss = ours(batch).square().sum()
+        loss.backward()
+        torch.testing.assert_close(loss.tensor, expected.detach())
+    for name, parameter in theirs.named_parameters():
+        torch.testing.assert_close(dict(ours.named_parameters())[name].grad, parameter.grad)
