@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as torch_functional
-from oracle import check_against_torch
+from hypothesis import given, strategies as st
+from oracle import check_against_torch, moderate
 
 from autogradlib import ShapeError, Variable, gradcheck, nn
 from autogradlib.nn import functional as F
@@ -72,6 +73,35 @@ def test_conv2d_matches_torch_in_output_and_every_gradient(
 
 
 @pytest.mark.usefixtures("weight_gradient_path")
+@st.composite
+def conv2d_cases(draw):
+    """Random but valid conv2d arguments: (input shape, weight shape, keyword arguments)."""
+    groups = draw(st.integers(1, 3))
+    in_channels, out_channels = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = tuple(
+        draw(st.integers(0, (k - 1) * d)) for k, d in zip(kernel, dilation, strict=True)
+    )
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    size = tuple(
+        draw(st.integers(max(1, r - 2 * p), r + 4)) for r, p in zip(reach, padding, strict=True)
+    )
+    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return (*batch, in_channels, *size), (out_channels, in_channels // groups, *kernel), options
+
+
+@pytest.mark.usefixtures("weight_gradient_path")
+@moderate
+@given(case=conv2d_cases())
+def test_conv2d_matches_torch_on_drawn_arguments(case):
+    input_shape, weight_shape, options = case
+    operands = (random(*input_shape), random(*weight_shape, seed=1), random(weight_shape[0]))
+    check_against_torch(lambda *a: functional(a[0]).conv2d(*a, **options), *operands)
+
+
 def test_conv2d_of_a_channels_last_input_matches_torch():
     x = random(2, 4, 7, 6).to(memory_format=torch.channels_last)
     weight, bias = random(6, 2, 3, 3, seed=1), random(6, seed=2)

@@ -4,7 +4,8 @@ gradchecks, the layers' repr, and errors."""
 import pytest
 import torch
 import torch.nn.functional as torch_functional
-from oracle import check_against_torch
+from hypothesis import given, strategies as st
+from oracle import check_against_torch, moderate
 
 from autogradlib import ShapeError, Variable, gradcheck, nn
 from autogradlib.nn import functional as F
@@ -52,6 +53,43 @@ def test_max_pool2d_matches_torch_in_output_and_gradient(shape, options):
 @pytest.mark.parametrize(("shape", "options"), MAX_POOL_TABLE[:4])
 def test_max_pool2d_sends_the_gradient_of_ties_where_torch_does(shape, options):
     check_against_torch(lambda x: functional(x).max_pool2d(x, **options), with_ties(*shape))
+
+
+@st.composite
+def pooling_cases(draw, dilated: bool):
+    """Random but valid pooling arguments: (input shape, keyword arguments)."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilated else (1, 1)
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    padding = tuple(draw(st.integers(0, r // 2)) for r in reach)
+    size = tuple(
+        draw(st.integers(max(1, r - 2 * p), r + 5)) for r, p in zip(reach, padding, strict=True)
+    )
+    options = {
+        "kernel_size": kernel,
+        "stride": (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        "padding": padding,
+        "ceil_mode": draw(st.booleans()),
+    }
+    if dilated:
+        options["dilation"] = dilation
+    else:
+        options["count_include_pad"] = draw(st.booleans())
+    return (*draw(st.sampled_from([(), (2,)])), 2, *size), options
+
+
+@moderate
+@given(case=pooling_cases(dilated=True))
+def test_max_pool2d_matches_torch_on_drawn_arguments(case):
+    shape, options = case
+    check_against_torch(lambda x: functional(x).max_pool2d(x, **options), random(*shape))
+
+
+@moderate
+@given(case=pooling_cases(dilated=False))
+def test_avg_pool2d_matches_torch_on_drawn_arguments(case):
+    shape, options = case
+    check_against_torch(lambda x: functional(x).avg_pool2d(x, **options), random(*shape))
 
 
 def test_max_pool2d_of_a_channels_last_input_matches_torch():
