@@ -61,7 +61,7 @@ def pooling_cases(draw, dilated: bool):
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilated else (1, 1)
     reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
-    padding = tuple(draw(st.integers(0, r // 2)) for r in reach)
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     size = tuple(
         draw(st.integers(max(1, r - 2 * p), r + 5)) for r, p in zip(reach, padding, strict=True)
     )
@@ -228,7 +228,8 @@ def test_window_larger_than_the_padded_input_names_the_shapes():
 
 
 def test_padding_over_half_the_window_is_refused_as_torch_refuses_it():
-    with pytest.raises(ValueError, match="at most half"):
-        F.max_pool2d(torch.randn(1, 1, 6, 6), 2, padding=2)
-    with pytest.raises(RuntimeError):
-        torch_functional.max_pool2d(torch.randn(1, 1, 6, 6), 2, padding=2)
+    for options in ({"padding": 2}, {"padding": 2, "dilation": 3}):
+        with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half of kernel_"):
+            F.max_pool2d(torch.randn(1, 1, 9, 9), 2, **options)
+        with pytest.raises(RuntimeError):
+            torch_functional.max_pool2d(torch.randn(1, 1, 9, 9), 2, **options)

@@ -139,7 +139,7 @@ def check_pooling_input(name, input, kernel_size, padding, dilation=(1, 1)) -> N
         )
     for d in range(2):
         reach = dilation[d] * (kernel_size[d] - 1) + 1
-        if shape[d - 2] + 2 * padding[d] < reach or 2 * padding[d] > reach:
+        if shape[d - 2] + 2 * padding[d] < reach or 2 * padding[d] > kernel_size[d]:
             raise window_error(name, shape, kernel_size, padding, dilation)
 
 
@@ -152,7 +152,9 @@ def window_error(name, shape, kernel_size, padding, dilation) -> Exception:
             f"{name}: the window {kernel_size} (spanning {reach}) is larger than the padded "
             f"input {padded} (input of shape {tuple(shape)}, padding {padding})"
         )
-    return ValueError(f"{name}: padding {padding} must be at most half of the window {reach}")
+    return ValueError(
+        f"{name}: padding {padding} must be at most half of kernel_size {kernel_size}"
+    )
 
 
 def max_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode):
