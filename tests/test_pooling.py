@@ -168,6 +168,12 @@ def test_adaptive_avg_pool2d_matches_torch_in_output_and_gradient(shape, output_
     check_against_torch(lambda x: functional(x).adaptive_avg_pool2d(x, output_size), x)
 
 
+def test_global_adaptive_avg_pool2d_is_bit_identical_to_torchs_in_float32():
+    x = torch.randn(4, 8, 5, 7, generator=torch.Generator().manual_seed(0))
+    expected = torch_functional.adaptive_avg_pool2d(x, 1)
+    assert torch.equal(F.adaptive_avg_pool2d(x, (1, 1)).tensor, expected)
+
+
 def test_pooling_passes_gradcheck():
     x = random(1, 2, 5, 6)
     assert gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), x)

@@ -20,7 +20,8 @@ UNFOLD_CHANNELS = 3
 
 class ConvolutionOperator(GradOperator):
     """out = x * W + b (cross-correlation);  dL/dx = g *^T W (a transposed convolution),
-    dL/dW = x * g (batch and channel axes swapped, stride and dilation exchanged), dL/db = sum g.
+    dL/dW = x * g (batch and channel axes swapped, stride and dilation exchanged; or, for inputs of
+    few channels, g times the input's unfolded windows), dL/db = sum of g over all but channels.
 
     Options (already checked, one int per spatial dimension): stride, padding, dilation, groups,
     and padding_after: extra zeros after the end of each dimension (padding='same' with an even
