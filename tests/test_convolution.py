@@ -316,3 +316,13 @@ def test_a_conv_network_fed_by_a_dataloader_matches_torch_in_loss_and_every_grad
         torch.testing.assert_close(loss.tensor, expected.detach())
     for name, parameter in theirs.named_parameters():
         torch.testing.assert_close(dict(ours.named_parameters())[name].grad, parameter.grad)
+
+
+def test_reset_parameters_draws_what_torch_draws():
+    layer, expected = nn.Conv1d(4, 6, 3, groups=2), torch.nn.Conv1d(4, 6, 3, groups=2)
+    torch.manual_seed(3)
+    expected.reset_parameters()
+    torch.manual_seed(3)
+    layer.reset_parameters()
+    assert torch.equal(layer.weight.tensor, expected.weight.detach())
+    assert torch.equal(layer.bias.tensor, expected.bias.detach())

@@ -69,19 +69,25 @@ class ConvNd(Module):
         self.dilation = spatial_tuple(dilation, self.dims, "dilation", name)
         self.groups = groups
         self.padding_mode = padding_mode
-        # Drawn where the generator lives (a CPU generator cannot fill a GPU tensor), then moved.
-        draw_device = generator.device if generator is not None else device
         shape = (out_channels, in_channels // groups, *self.kernel_size)
-        weight = torch.empty(shape, dtype=dtype, device=draw_device)
-        init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
-        self.weight = Variable(weight.to(device) if device is not None else weight)
-        self.bias = None
-        if bias:
+        self.weight = Variable(torch.empty(shape, dtype=dtype, device=device))
+        self.bias = (
+            Variable(torch.empty(out_channels, dtype=dtype, device=device)) if bias else None
+        )
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw new weights as torch does: kaiming_uniform_(a=sqrt(5)), bias U(+-1/sqrt(fan_in))."""
+        weight = self.weight.tensor
+        fill_drawn(
+            weight, generator, lambda t: init.kaiming_uniform_(t, math.sqrt(5), generator=generator)
+        )
+        if self.bias is not None:
             fan_in, _ = init.calculate_fan_in_and_fan_out(weight)
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            bias_tensor = torch.empty(out_channels, dtype=dtype, device=draw_device)
-            init.uniform_(bias_tensor, -bound, bound, generator=generator)
-            self.bias = Variable(bias_tensor.to(device) if device is not None else bias_tensor)
+            fill_drawn(
+                self.bias.tensor, generator, lambda t: init.uniform_(t, -bound, bound, generator)
+            )
 
     def forward(self, input) -> Variable:
         return convolve(
@@ -103,6 +109,17 @@ class ConvNd(Module):
         if self.bias is None:
             text += ", bias=False"
         return text
+
+
+def fill_drawn(tensor: torch.Tensor, generator: torch.Generator | None, draw) -> None:
+    """Fill `tensor` with draw(tensor), drawn where the generator lives and copied if elsewhere
+    (a CPU generator cannot fill a GPU tensor)."""
+    if generator is None or generator.device == tensor.device:
+        draw(tensor)
+    else:
+        drawn = torch.empty_like(tensor, device=generator.device)
+        draw(drawn)
+        tensor.copy_(drawn)
 
 
 class Conv1d(ConvNd):
