@@ -31,7 +31,7 @@ class MaxPool2dOperator(GradOperator):
 
 class AvgPool2dOperator(GradOperator):
     """out = sum of x over each window / divisor;  dL/dx = sum over the windows that hold x of
-    g / divisor (a transposed convolution of g / divisor with a kernel of ones)."""
+    g / divisor."""
 
     label = "AvgPool2d"
 
@@ -52,18 +52,20 @@ class AvgPool2dOperator(GradOperator):
             shape[-2:], grad_output.shape[-2:], self.kernel_size, self.stride, self.padding,
             self.count_include_pad, self.divisor_override, grad_output,
         )  # fmt: skip
-        planes = grad_output.reshape(-1, 1, *grad_output.shape[-2:]) / divisors
-        kernel = planes.new_ones((1, 1, *self.kernel_size))
-        # The windows cover rows -padding .. (out - 1) * stride - padding + kernel: computed
-        # without padding, then cut to the input's rows (windows of ceil_mode may end past them).
-        natural = [
-            (planes.shape[2 + d] - 1) * self.stride[d] + self.kernel_size[d] for d in range(2)
-        ]
-        missing = [max(0, self.padding[d] + shape[-2 + d] - natural[d]) for d in range(2)]
-        covered = torch.conv_transpose2d(planes, kernel, None, self.stride, 0, missing)
-        rows = slice(self.padding[0], self.padding[0] + shape[-2])
-        columns = slice(self.padding[1], self.padding[1] + shape[-1])
-        return (covered[:, 0, rows, columns].reshape(shape),)
+        scaled = grad_output / divisors
+        (kernel_h, kernel_w), (stride_h, stride_w) = self.kernel_size, self.stride
+        out_h, out_w = grad_output.shape[-2:]
+        # A canvas of the padded input (and of windows that ceil_mode lets end past it): each
+        # kernel offset adds the scaled gradient to the positions it read, a strided slice.
+        height = max(shape[-2] + 2 * self.padding[0], (out_h - 1) * stride_h + kernel_h)
+        width = max(shape[-1] + 2 * self.padding[1], (out_w - 1) * stride_w + kernel_w)
+        canvas = grad_output.new_zeros((*grad_output.shape[:-2], height, width))
+        for i in range(kernel_h):
+            rows = slice(i, i + (out_h - 1) * stride_h + 1, stride_h)
+            for j in range(kernel_w):
+                canvas[..., rows, j : j + (out_w - 1) * stride_w + 1 : stride_w] += scaled
+        top, left = self.padding
+        return (canvas[..., top : top + shape[-2], left : left + shape[-1]],)
 
 
 def window_divisors(
