@@ -4,6 +4,7 @@ from autogradlib.errors import StateDictError
 from autogradlib.nn import functional, init
 from autogradlib.nn.activations import ELU, GELU, Identity, LeakyReLU, SiLU
 from autogradlib.nn.containers import ModuleDict, ModuleList
+from autogradlib.nn.convolution import Conv1d, Conv2d
 from autogradlib.nn.dropout import Dropout2d
 from autogradlib.nn.layers import (
     Dropout,
@@ -18,14 +19,19 @@ from autogradlib.nn.layers import (
 from autogradlib.nn.losses import CrossEntropyLoss, MSELoss
 from autogradlib.nn.module import IncompatibleKeys, Module
 from autogradlib.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from autogradlib.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from autogradlib.nn.reshape import Unflatten
 from autogradlib.nn.sparse import Embedding
 
 __all__ = [
     "ELU",
     "GELU",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
@@ -37,6 +43,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -51,3 +58,4 @@ __all__ = [
     "functional",
     "init",
 ]
+__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]

@@ -9,6 +9,8 @@ import torch
 
 from autogradlib import operators as ops
 from autogradlib.errors import ShapeError
+from autogradlib.operators.convolution import convolve
+from autogradlib.operators.pooling import adaptive_avg_pool, avg_pool, max_pool
 from autogradlib.variable import Variable
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -286,3 +288,48 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     else:
         noise.bernoulli_(1 - p).div_(1 - p)
     return ops.Mul.apply(input, noise)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
+    """Cross-correlation of (N, C_in, L) with weight (C_out, C_in / groups, k), plus bias."""
+    return convolve("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
+    """Cross-correlation of (N, C_in, H, W) with weight (C_out, C_in / groups, kh, kw) + bias."""
+    return convolve("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """The maximum of each window; with return_indices, also its position in the (H, W) plane."""
+    output = max_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return output
+    # Computed again rather than kept on every operator: return_indices is rare.
+    _, indices = torch.ops.aten.max_pool2d_with_indices(
+        _tensor(input), kernel_size, stride or kernel_size, padding, dilation, ceil_mode
+    )
+    return output, indices
+
+
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+) -> Variable:
+    """The mean of each window (the sum / divisor_override when given)."""
+    return avg_pool(
+        "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+        divisor_override,
+    )  # fmt: skip
+
+
+def adaptive_avg_pool2d(input, output_size) -> Variable:
+    """The mean of each of output_size windows that tile the (H, W) plane as evenly as possible."""
+    return adaptive_avg_pool("adaptive_avg_pool2d", input, output_size)

@@ -16,6 +16,11 @@ from autogradlib.operators.arithmetic import (
     SubOperator as Sub,
 )
 from autogradlib.operators.chain import ChainOperator as Chain
+from autogradlib.operators.convolution import (
+    Conv1dOperator as Conv1d,
+    Conv2dOperator as Conv2d,
+    ConvolutionOperator as Convolution,
+)
 from autogradlib.operators.embedding import EmbeddingOperator as Embedding
 from autogradlib.operators.fused import (
     CrossEntropyLossOperator as CrossEntropyLoss,
@@ -60,6 +65,11 @@ from autogradlib.operators.pointwise import (
     TruncOperator as Trunc,
     WhereOperator as Where,
 )
+from autogradlib.operators.pooling import (
+    AdaptiveAvgPool2dOperator as AdaptiveAvgPool2d,
+    AvgPool2dOperator as AvgPool2d,
+    MaxPool2dOperator as MaxPool2d,
+)
 from autogradlib.operators.reductions import (
     CumsumOperator as Cumsum,
     LogSoftmaxOperator as LogSoftmax,
@@ -93,8 +103,10 @@ __all__ = [
     "ELU",
     "GELU",
     "Abs",
+    "AdaptiveAvgPool2d",
     "Add",
     "AddInplace",
+    "AvgPool2d",
     "BatchNorm",
     "Cat",
     "Ceil",
@@ -102,6 +114,9 @@ __all__ = [
     "Clamp",
     "ClampInplace",
     "Clone",
+    "Conv1d",
+    "Conv2d",
+    "Convolution",
     "CopyInplace",
     "Cos",
     "CrossEntropyLoss",
@@ -125,6 +140,7 @@ __all__ = [
     "MatMul",
     "Max",
     "MaxAlong",
+    "MaxPool2d",
     "Maximum",
     "Mean",
     "Min",
