@@ -13,7 +13,7 @@ from autogradlib import checkpoint, distributed, nn, optim, tasks
 from autogradlib.errors import CheckpointError
 from autogradlib.files import remove_temporaries
 from autogradlib.grad_mode import no_grad
-from autogradlib.tasks import Dataset, disk_classifier
+from autogradlib.tasks import Dataset, disk_classifier, xavier_linear  # noqa: F401 (they lived here)
 
 # The 2018 report's table (median ± std over 20 runs): the bar every default run must clear.
 SEED_TABLE = {
@@ -36,8 +36,6 @@ SCHEDULES = ("constant", "cosine")
 # Options that only some tasks take: a value given to another task is refused, not ignored.
 TASK_OPTIONS = {"train_points": ("disk",), "test_points": ("disk",),
                 "data_dir": ("mnist", "fashion-mnist")}  # fmt: skip
-
-__all__ = ["Dataset", "disk_classifier"]  # re-exported: they lived here before tasks.py
 
 
 @dataclass

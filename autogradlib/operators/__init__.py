@@ -10,10 +10,15 @@ from autogradlib.operators.arithmetic import (
     SubOperator as Sub,
 )
 from autogradlib.operators.chain import ChainOperator as Chain
-from autogradlib.operators.fused import (
+from autogradlib.operators.fused import LinearOperator as Linear, MSELossOperator as MSELoss
+from autogradlib.operators.losses import (
+    BCELossOperator as BCELoss,
+    BCEWithLogitsLossOperator as BCEWithLogitsLoss,
     CrossEntropyLossOperator as CrossEntropyLoss,
-    LinearOperator as Linear,
-    MSELossOperator as MSELoss,
+    HuberLossOperator as HuberLoss,
+    L1LossOperator as L1Loss,
+    NLLLossOperator as NLLLoss,
+    SmoothL1LossOperator as SmoothL1Loss,
 )
 from autogradlib.operators.pointwise import (
     AbsOperator as Abs,
@@ -52,8 +57,10 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
-    "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
-    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
-    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
+    "Abs", "Add", "BCELoss", "BCEWithLogitsLoss", "Cat", "Chain", "Clamp", "Clone",
+    "CrossEntropyLoss", "Div", "Exp", "Expand", "HuberLoss", "Index", "L1Loss", "Linear", "Log",
+    "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min", "MinAlong", "Mul",
+    "NLLLoss", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "SmoothL1Loss",
+    "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze",
+    "View",
 ]  # fmt: skip
