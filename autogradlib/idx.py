@@ -43,7 +43,7 @@ def read_idx(path: Path, dimensions: int | None = None) -> torch.Tensor:
         if path.suffix == ".gz":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
-        raise DataFileError(f"cannot read {path}: {error}") from None
+        raise DataFileError(f"{path}: cannot read it: {error}") from None
     if len(raw) < 4 or raw[:2] != b"\0\0":
         raise DataFileError(f"{path} is not an IDX file (it does not start with two zero bytes)")
     if raw[2] != UNSIGNED_BYTE:
