@@ -141,8 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=train_command)
 
     bench = commands.add_parser("bench", help="time the reference training against PyTorch")
+    bench.add_argument(
+        "--task", choices=("disk", "digits"), default="disk", help="which training to time"
+    )
     bench.add_argument("--repeats", type=positive_int, default=10, help="alternating runs")
-    bench.add_argument("--epochs", type=positive_int, default=500)
+    bench.add_argument("--epochs", type=positive_int, help="default 500 (disk), 5 (digits)")
+    bench.add_argument(
+        "--batch-sizes", type=positive_int, nargs="+", help="digits only; default 64 256"
+    )
     bench.add_argument("--threads", type=positive_int, default=1)
     bench.add_argument("--no-scaling", action="store_true", help="skip the width/batch table")
     bench.add_argument("--no-memory", action="store_true", help="skip peak-memory probes")
@@ -362,18 +368,38 @@ def run_description(config: experiment.Config) -> dict:
 
 
 def bench_command(args: argparse.Namespace) -> int:
+    out = args.out or Path("runs") / time.strftime("bench-%Y%m%d-%H%M%S")
+    if args.task == "digits":
+        from autogradlib_bench import bench_digits as benchmark
+
+        report = benchmark.run(
+            repeats=args.repeats,
+            epochs=args.epochs or 5,
+            threads=args.threads,
+            batch_sizes=args.batch_sizes or benchmark.BATCH_SIZES,
+            memory=not args.no_memory,
+            out=out,
+            progress=lambda message: print(message, file=sys.stderr),
+        )
+        return print_bench(benchmark, report, out)
+    if args.batch_sizes is not None:
+        raise CommandLineError("argument --batch-sizes: applies to --task digits only")
     from autogradlib_bench import benchmark
 
-    out = args.out or Path("runs") / time.strftime("bench-%Y%m%d-%H%M%S")
     report = benchmark.run(
         repeats=args.repeats,
-        epochs=args.epochs,
+        epochs=args.epochs or 500,
         threads=args.threads,
         scaling=not args.no_scaling,
         memory=not args.no_memory,
         out=out,
         progress=lambda message: print(message, file=sys.stderr),
     )
+    return print_bench(benchmark, report, out)
+
+
+def print_bench(benchmark, report: dict, out: Path) -> int:
+    """The benchmark's table, whether each target is met, and the files written."""
     print(benchmark.format_markdown(report))
     print()
     checks = benchmark.target_checks(report)

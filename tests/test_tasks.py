@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from autogradlib import cli, experiment, idx, load, tasks
+from autogradlib_bench import bench_digits
 
 # The reference experiment's options before tasks existed: `--task disk` must keep every one.
 DISK_DEFAULTS = {
@@ -48,7 +49,7 @@ def one_line_error(capsys) -> str:
     return error
 
 
-# --- Selection and defaults -----------------------------------------------------------------------
+# --- Selection and defaults ----------------------------------------------------------------------
 
 
 def test_the_disk_is_the_default_task_with_its_old_defaults():
@@ -98,7 +99,7 @@ def test_options_that_do_not_fit_the_task_are_one_line_errors(arguments, expecte
     assert expected in one_line_error(capsys)
 
 
-# --- The digits data ------------------------------------------------------------------------------
+# --- The digits data -----------------------------------------------------------------------------
 
 
 def test_digits_split_is_fixed_stratified_80_20_and_standardised_with_train_statistics():
@@ -117,7 +118,7 @@ def test_digits_split_is_fixed_stratified_80_20_and_standardised_with_train_stat
     assert torch.equal(again.test_inputs, dataset.test_inputs)
 
 
-# --- IDX files ------------------------------------------------------------------------------------
+# --- IDX files -----------------------------------------------------------------------------------
 
 
 def idx_bytes(array: torch.Tensor) -> bytes:
@@ -202,7 +203,7 @@ def test_a_missing_or_malformed_idx_file_is_a_one_line_exit_2(tmp_path, how, cap
     assert not (tmp_path / "out").exists()
 
 
-# --- Whole runs -----------------------------------------------------------------------------------
+# --- Whole runs ----------------------------------------------------------------------------------
 
 
 def assert_every_file_written(out) -> None:
@@ -268,3 +269,29 @@ def test_fashion_mnist_reads_the_same_layout(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["task"] == "fashion-mnist"
     assert results["config"]["data_dir"] == str(tmp_path / "data")
+
+
+# --- The benchmark --------------------------------------------------------------------------------
+
+
+def test_bench_task_digits_times_both_libraries_from_the_same_weights(tmp_path, capsys):
+    arguments = ["--task", "digits", "--repeats", "1", "--epochs", "1", "--batch-sizes", "256"]
+    assert cli.main(["bench", *arguments, "--no-memory", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((tmp_path / "bench.json").read_text())
+    (row,) = report["batches"]
+    assert row["steps"] == 6  # 1,437 training images in batches of 256
+    for library in ("autogradlib", "pytorch"):
+        assert row["libraries"][library]["median_seconds"] > 0
+    assert "[met] batch 256: float64 final losses agree" in printed
+    assert "| 256 | autogradlib |" in (tmp_path / "bench.md").read_text()
+
+
+def test_bench_digits_memory_probe_reports_kibibytes():
+    workload = bench_digits.Workload(batch_size=256, epochs=1)
+    assert bench_digits.peak_memory_kib("autogradlib", workload, probes=1) >= 0
+
+
+def test_bench_batch_sizes_apply_to_digits_only(capsys):
+    assert cli.main(["bench", "--batch-sizes", "64", "--no-memory"]) == 2
+    assert "--batch-sizes: applies to --task digits only" in one_line_error(capsys)
