@@ -56,7 +56,7 @@ def xavier_linear(fan_in: int, fan_out: int, generator=None, dtype=None) -> nn.L
 
 
 def disk_classifier(sizes, generator=None, dtype=None) -> nn.Sequential:
-    """Linear layers of the given sizes (Xavier-normal), ReLU between, Softmax(dim=1) on top."""
+    """Xavier-normal Linear layers of the given sizes, ReLU between them, Softmax(dim=1) on top."""
     layers = []
     for fan_in, fan_out in itertools.pairwise(sizes):
         layers += [xavier_linear(fan_in, fan_out, generator, dtype), nn.ReLU()]

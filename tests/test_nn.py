@@ -79,7 +79,7 @@ def test_reference_network_with_cross_entropy_on_logits_matches_torch(reduction,
     if soft_targets:
         targets = torch.rand(32, 2, dtype=DOUBLE, generator=torch.Generator().manual_seed(3))
         targets = targets / targets.sum(1, keepdim=True)
-    loss = nn.CrossEntropyLoss(reduction)(ours(inputs), targets)
+    loss = nn.CrossEntropyLoss(reduction=reduction)(ours(inputs), targets)
     expected = torch.nn.CrossEntropyLoss(reduction=reduction)(theirs(inputs), targets)
     torch.testing.assert_close(loss.tensor, expected.detach(), rtol=0, atol=ATOL)
     loss.sum().backward()
