@@ -233,13 +233,13 @@ def test_a_digits_run_learns_and_writes_every_file(tmp_path, capsys):
 
 
 def test_a_resumed_digits_run_ends_exactly_as_an_uninterrupted_one(tmp_path):
-    arguments = ["--task", "digits", "--epochs", "4", "--repeats", "2", "--quiet"]
+    arguments = ["--task", "digits", "--epochs", "4", "--repeats", "1", "--quiet"]
     whole = tmp_path / "whole"
-    # Saved after 3 epochs (repeat 0, epoch 3) and 6 (repeat 1, epoch 2): midway in the schedule.
+    # Saved after epoch 3 of 4: midway in the cosine schedule, which must resume where it was.
     assert cli.main(["train", *arguments, "--checkpoint-every", "3", "--out", str(whole)]) == 0
     checkpoint = experiment.read_checkpoint(whole / experiment.CHECKPOINT_NAME)[1]
-    assert (checkpoint["run"]["index"], checkpoint["run"]["epoch"]) == (1, 2)
-    assert checkpoint["run"]["scheduler"]["last_epoch"] == 2
+    assert (checkpoint["run"]["index"], checkpoint["run"]["epoch"]) == (0, 3)
+    assert checkpoint["run"]["scheduler"]["last_epoch"] == 3
     resumed = tmp_path / "resumed"
     resumed.mkdir()
     shutil.copy(whole / experiment.CHECKPOINT_NAME, resumed)
