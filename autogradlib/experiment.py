@@ -56,6 +56,9 @@ class RunState:
     curves: dict = field(default_factory=lambda: {"epoch": [], **{name: [] for name in METRICS}})
     # With several processes: `model` wrapped to split batches and average gradients.
     parallel: distributed.DataParallel | None = None
+    # A learning-rate schedule, stepped once per epoch and saved in checkpoints (the disk task has
+    # none).
+    scheduler: optim.lr_scheduler.LRScheduler | None = None
 
 
 @dataclass
@@ -162,6 +165,8 @@ def train_epoch(state: RunState, dataset: Dataset, config: Config, loss_function
         optimizer.zero_grad()
         compute_gradients(state, inputs, targets, loss_function)
         optimizer.step()
+    if state.scheduler is not None:
+        state.scheduler.step()
     model.eval()
     train = evaluate(
         model, dataset.train_inputs, dataset.train_labels, dataset.train_targets, loss_function
@@ -243,7 +248,7 @@ CHECKPOINT_KIND = "autogradlib train checkpoint"
 
 def checkpoint_document(config: Config, runs: list[dict], state: RunState, every: int) -> dict:
     """What a checkpoint holds: the config, the finished runs, and the run in progress."""
-    return {
+    document = {
         "kind": CHECKPOINT_KIND,
         "config": asdict(config),
         "checkpoint_every": every,
@@ -258,6 +263,9 @@ def checkpoint_document(config: Config, runs: list[dict], state: RunState, every
             "generator": state.generator.get_state(),
         },
     }
+    if state.scheduler is not None:
+        document["run"]["scheduler"] = state.scheduler.state_dict()
+    return document
 
 
 def read_checkpoint(path) -> tuple[Config, dict]:
@@ -277,10 +285,13 @@ def read_checkpoint(path) -> tuple[Config, dict]:
 
 def resume_run(config: Config, saved: dict) -> tuple[RunState, Dataset]:
     """Repeat saved["index"] as it was saved: its data and model rebuilt from its seed, then the
-    weights, optimizer state, random generator, epoch, curves and seconds restored."""
+    weights, optimizer state, learning-rate schedule, random generator, epoch, curves and seconds
+    restored."""
     state, dataset = start_run(config, saved["index"])
     state.model.load_state_dict(saved["model"])
     state.optimizer.load_state_dict(saved["optimizer"])
+    if state.scheduler is not None:
+        state.scheduler.load_state_dict(saved["scheduler"])
     state.generator.set_state(saved["generator"])
     state.epoch, state.seconds, state.curves = saved["epoch"], saved["seconds"], saved["curves"]
     return state, dataset
