@@ -40,8 +40,9 @@ EVERYDAY_NAMES = {
 
 @pytest.mark.parametrize("path", sorted(EVERYDAY_NAMES))
 def test_the_everyday_names_are_where_torch_has_them(path):
-    import autogradlib
     import torch
+
+    import autogradlib
 
     ours, theirs = autogradlib, torch
     for part in path.split("."):
