@@ -1,10 +1,10 @@
 """save() and load(): checkpoints that are written atomically and read without running code.
 
-A checkpoint holds plain data only: dicts, lists and tuples of tensors, numbers, strings, booleans,
-None and dtypes, which covers model, optimizer and scheduler state dicts, torch.Generator states (uint8
-tensors) and training progress. save() refuses anything else, Variables included (save a state
-dict, or a Variable's .tensor), because load() could not give it back: load() reads with
-torch.load(weights_only=True), which never executes code from the file.
+A checkpoint holds plain data only: dicts (Counters too), lists and tuples of tensors, numbers,
+strings, booleans, None and dtypes, which covers model, optimizer and scheduler state dicts,
+torch.Generator states (uint8 tensors) and training progress. save() refuses anything else,
+Variables included (save a state dict, or a Variable's .tensor), because load() could not give
+it back: load() reads with torch.load(weights_only=True), which never executes code from the file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -91,7 +90,9 @@ class RunState:
     curves: dict = field(default_factory=lambda: {"epoch": [], **{name: [] for name in METRICS}})
     # With several processes: `model` wrapped to split batches and average gradients.
     parallel: distributed.DataParallel | None = None
-    scheduler: Any = None  # the learning-rate schedule, stepped after each epoch (None: constant)
+    # A learning-rate schedule, stepped once per epoch and saved in checkpoints (the disk task has
+    # none).
+    scheduler: optim.lr_scheduler.LRScheduler | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -292,7 +293,7 @@ CHECKPOINT_KIND = "autogradlib train checkpoint"
 
 def checkpoint_document(config: Config, runs: list[dict], state: RunState, every: int) -> dict:
     """What a checkpoint holds: the config, the finished runs, and the run in progress."""
-    return {
+    document = {
         "kind": CHECKPOINT_KIND,
         "config": asdict(config),
         "checkpoint_every": every,
@@ -304,10 +305,12 @@ def checkpoint_document(config: Config, runs: list[dict], state: RunState, every
             "curves": state.curves,
             "model": state.model.state_dict(),
             "optimizer": state.optimizer.state_dict(),
-            "scheduler": None if state.scheduler is None else state.scheduler.state_dict(),
             "generator": state.generator.get_state(),
         },
     }
+    if state.scheduler is not None:
+        document["run"]["scheduler"] = state.scheduler.state_dict()
+    return document
 
 
 def read_checkpoint(path) -> tuple[Config, dict]:
@@ -327,11 +330,12 @@ def read_checkpoint(path) -> tuple[Config, dict]:
 
 def resume_run(config: Config, saved: dict) -> tuple[RunState, Dataset]:
     """Repeat saved["index"] as it was saved: its data and model rebuilt from its seed, then the
-    weights, optimizer and schedule states, random generator, epoch, curves and seconds restored."""
+    weights, optimizer state, learning-rate schedule, random generator, epoch, curves and seconds
+    restored."""
     state, dataset = start_run(config, saved["index"])
     state.model.load_state_dict(saved["model"])
     state.optimizer.load_state_dict(saved["optimizer"])
-    if saved.get("scheduler") is not None:  # checkpoints of constant-rate runs have none
+    if state.scheduler is not None:
         state.scheduler.load_state_dict(saved["scheduler"])
     state.generator.set_state(saved["generator"])
     state.epoch, state.seconds, state.curves = saved["epoch"], saved["seconds"], saved["curves"]

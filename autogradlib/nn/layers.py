@@ -168,7 +168,10 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, input) -> Variable:
-        return F.flatten(input, self.start_dim, self.end_dim)
+        # The shape from torch's own flatten of the tensor (a view: nothing is copied).
+        tensor = input.tensor if isinstance(input, Variable) else input
+        shape = tensor.flatten(self.start_dim, self.end_dim).shape
+        return ops.Reshape.apply(input, shape=shape)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

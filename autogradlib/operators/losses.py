@@ -227,7 +227,7 @@ class CrossEntropyLossOperator(GradOperator):
             self.total = self.classes.total_weight(self.count)
             # The usual case, class indices alone, needs no dense q: a gather and a scatter do.
             self.q = None
-            if weight is not None or label_smoothing or self.classes.any_ignored:
+            if weight is not None or label_smoothing or self.classes.kept is not None:
                 self.q = self._class_distribution()
         if self.q is None:
             losses = -log_probabilities.gather(1, self.classes.index).squeeze(1)

@@ -53,6 +53,8 @@ class LRScheduler:
         self.base_lrs: list[float] = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._step_count = 0
+        # Never True here (torch's flag for a warning); kept so that state dicts have torch's keys.
+        self._get_lr_called_within_step = False
         self._is_initial = True
         try:
             self.step()
@@ -77,6 +79,17 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set the optimizer's learning rates."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+                "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+                "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+                "will result in PyTorch skipping the first value of the learning rate schedule. "
+                "See more details at "
+                "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
