@@ -25,10 +25,10 @@ METRICS = tuple(SEED_TABLE)
 # The digits network, data, split and schedule in PyTorch, median ± std over 20 seeds
 # (scripts/digits_pytorch_reference.py).
 DIGITS_PYTORCH_TABLE = {
-    "train_loss": (0.0, 0.0),
-    "train_accuracy": (0.0, 0.0),
-    "test_loss": (0.0, 0.0),
-    "test_accuracy": (0.0, 0.0),
+    "train_loss": (0.0025, 0.0003),
+    "train_accuracy": (1.0, 0.0),
+    "test_loss": (0.0357, 0.0087),
+    "test_accuracy": (0.9889, 0.0057),
 }
 REFERENCES = {"disk": (SEED_TABLE, "2018"), "digits": (DIGITS_PYTORCH_TABLE, "PyTorch")}
 SCHEDULES = ("constant", "cosine")
