@@ -50,6 +50,8 @@ SCHEDULERS = [
     ("LinearLR", {}),
     ("LinearLR", {"start_factor": 0.5, "end_factor": 0.1, "total_iters": 8}),
 ]
+# Stable test ids (a lambda's repr changes from one process to the next).
+SCHEDULER_IDS = [f"{name}-{index}" for index, (name, _) in enumerate(SCHEDULERS)]
 
 
 def schedulers(name, options, optimizer_name: str = "SGD"):
@@ -69,7 +71,7 @@ def step_both(ours, theirs, epochs: int) -> None:
         assert [g["lr"] for g in ours.optimizer.param_groups] == theirs.get_last_lr()
 
 
-@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=str)
+@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=SCHEDULER_IDS)
 def test_scheduler_gives_torchs_learning_rates_epoch_by_epoch(name, options):
     ours, theirs = schedulers(name, options)
     assert ours.get_last_lr() == theirs.get_last_lr()
@@ -78,7 +80,7 @@ def test_scheduler_gives_torchs_learning_rates_epoch_by_epoch(name, options):
     assert ours.state_dict() == theirs.state_dict()
 
 
-@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=str)
+@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=SCHEDULER_IDS)
 def test_scheduler_state_dict_moves_to_torch_and_back_mid_schedule(name, options):
     ours, theirs = schedulers(name, options)
     step_both(ours, theirs, 6)
