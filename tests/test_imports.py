@@ -34,7 +34,8 @@ EVERYDAY_NAMES = {
                       "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy"],
     "optim": ["SGD", "Adam", "AdamW", "RMSprop"],
     "optim.lr_scheduler": ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR",
-                           "CosineAnnealingLR", "LambdaLR", "LinearLR", "ReduceLROnPlateau"],
+                           "CosineAnnealingLR", "LambdaLR", "LinearLR", "ReduceLROnPlateau",
+                           "OneCycleLR"],
 }  # fmt: skip
 
 

@@ -49,7 +49,21 @@ SCHEDULERS = [
     ("LambdaLR", {"lr_lambda": Warmup(5)}),
     ("LinearLR", {}),
     ("LinearLR", {"start_factor": 0.5, "end_factor": 0.1, "total_iters": 8}),
+    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 30}),
+    (
+        "OneCycleLR",
+        {
+            "max_lr": [1.0, 2.0],
+            "epochs": 6,
+            "steps_per_epoch": 5,
+            "anneal_strategy": "linear",
+            "three_phase": True,
+            "pct_start": 0.4,
+        },
+    ),
 ]
+# Stable test ids (a lambda's repr changes from one process to the next).
+SCHEDULER_IDS = [f"{name}-{index}" for index, (name, _) in enumerate(SCHEDULERS)]
 
 
 def schedulers(name, options, optimizer_name: str = "SGD"):
@@ -69,7 +83,7 @@ def step_both(ours, theirs, epochs: int) -> None:
         assert [g["lr"] for g in ours.optimizer.param_groups] == theirs.get_last_lr()
 
 
-@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=str)
+@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=SCHEDULER_IDS)
 def test_scheduler_gives_torchs_learning_rates_epoch_by_epoch(name, options):
     ours, theirs = schedulers(name, options)
     assert ours.get_last_lr() == theirs.get_last_lr()
@@ -78,7 +92,7 @@ def test_scheduler_gives_torchs_learning_rates_epoch_by_epoch(name, options):
     assert ours.state_dict() == theirs.state_dict()
 
 
-@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=str)
+@pytest.mark.parametrize(("name", "options"), SCHEDULERS, ids=SCHEDULER_IDS)
 def test_scheduler_state_dict_moves_to_torch_and_back_mid_schedule(name, options):
     ours, theirs = schedulers(name, options)
     step_both(ours, theirs, 6)
@@ -90,6 +104,18 @@ def test_scheduler_state_dict_moves_to_torch_and_back_mid_schedule(name, options
     theirs_again.load_state_dict(ours.state_dict())
     step_both(ours_again, theirs, 8)
     step_both(ours, theirs_again, 8)
+
+
+@pytest.mark.parametrize("optimizer_name", ["SGD", "Adam", "RMSprop"])
+def test_one_cycle_cycles_momentum_or_beta1_as_torch(optimizer_name):
+    ours, theirs = schedulers("OneCycleLR", {"max_lr": 0.5, "total_steps": 12}, optimizer_name)
+    key = "betas" if optimizer_name == "Adam" else "momentum"
+    for _ in range(12):
+        step_both(ours, theirs, 1)
+        mine = [group[key] for group in ours.optimizer.param_groups]
+        assert mine == [group[key] for group in theirs.optimizer.param_groups]
+    with pytest.raises(ValueError, match="Tried to step 13 times"):
+        ours.step()
 
 
 def test_deprecated_step_with_an_epoch_uses_the_closed_form_as_torch():

@@ -47,7 +47,7 @@ def tanh(input) -> Variable:
     return ops.Tanh.apply(input)
 
 
-def implicit_softmax_dim(name: str, input, stacklevel: int = 4) -> int:
+def implicit_softmax_dim(name: str, input, stacklevel: int = 3) -> int:
     """torch's choice when no dim is given, with its warning: 0 for 0-, 1- or 3-D input, else 1."""
     warnings.warn(
         f"Implicit dimension choice for {name} has been deprecated. "
@@ -58,17 +58,17 @@ def implicit_softmax_dim(name: str, input, stacklevel: int = 4) -> int:
     return 0 if input.dim() in (0, 1, 3) else 1
 
 
-def softmax(input, dim: int | None = None) -> Variable:
+def softmax(input, dim: int | None = None, _stacklevel: int = 3) -> Variable:
     """exp(x_i) / sum_j exp(x_j) along `dim` (None: torch's implicit choice, with its warning)."""
     if dim is None:
-        dim = implicit_softmax_dim("softmax", input)
+        dim = implicit_softmax_dim("softmax", input, _stacklevel)
     return ops.Softmax.apply(input, dim=dim)
 
 
-def log_softmax(input, dim: int | None = None) -> Variable:
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3) -> Variable:
     """x_i - log(sum_j exp(x_j)) along `dim` (None: torch's implicit choice, with its warning)."""
     if dim is None:
-        dim = implicit_softmax_dim("log_softmax", input)
+        dim = implicit_softmax_dim("log_softmax", input, _stacklevel)
     return ops.LogSoftmax.apply(input, dim=dim)
 
 
@@ -146,6 +146,8 @@ def check_broadcasts_to(loss: str, name: str, value: torch.Tensor | None, shape)
 def check_between_0_and_1(loss: str, name: str, value) -> None:
     """torch's check on binary_cross_entropy's probabilities (NaN fails it too)."""
     tensor = _tensor(value)
+    if tensor.is_meta:
+        return  # no values to check
     if not bool(((tensor >= 0) & (tensor <= 1)).all()):
         raise ValueError(f"{loss}: all elements of {name} should be between 0 and 1")
 

@@ -128,7 +128,8 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input) -> Variable:
-        return F.softmax(input, self.dim)
+        # _stacklevel: the warning names the caller of the module, as torch's does.
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -147,7 +148,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input) -> Variable:
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -157,23 +157,19 @@ class HuberLossOperator(GradOperator):
 
 
 class ClassTargets:
-    """Class indices y of shape (N, d1, ...): where they index, which count, and their weights."""
+    """Class indices y of shape (N, d1, ...): where they index, and each position's weight w[y]
+    (1 without class weights), 0 where y is ignore_index."""
 
     def __init__(self, target, weight, ignore_index: int, dtype: torch.dtype) -> None:
         ignored = target == ignore_index
-        # None when no position is ignored, the usual case: nothing to mask then.
-        self.kept = (~ignored).to(dtype) if bool(ignored.any()) else None
-        # Ignored positions read class 0 (any valid index) and then count for nothing.
-        index = target if self.kept is None else target.masked_fill(ignored, 0)
+        # Ignored positions read class 0 (any valid index) and then count for nothing. Always
+        # masked: asking whether any position is ignored would wait for the device.
+        index = target.masked_fill(ignored, 0)
         self.index = index.unsqueeze(1)
-        # The weight of each position: w[y], 0 where ignored; None where all are 1.
-        self.weights = None if weight is None else weight[index]
-        if self.kept is not None:
-            self.weights = self.kept if self.weights is None else self.weights * self.kept
-
-    def total_weight(self, count: int):
-        """The mean's denominator: the sum of the weights of the positions that count."""
-        return count if self.weights is None else self.weights.sum()
+        self.kept = (~ignored).to(dtype)
+        self.weights = self.kept if weight is None else weight[index] * self.kept
+        # The mean's denominator: the sum of the weights of the positions that count.
+        self.total = self.weights.sum()
 
 
 class NLLLossOperator(GradOperator):
@@ -185,18 +181,15 @@ class NLLLossOperator(GradOperator):
     def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):
         self.shape, self.dtype, self.reduction = x.shape, x.dtype, reduction
         self.classes = targets = ClassTargets(target, weight, ignore_index, x.dtype)
-        picked = x.gather(1, targets.index).squeeze(1)
-        losses = -picked if targets.weights is None else -picked * targets.weights
-        self.total = targets.total_weight(losses.numel())
+        losses = -x.gather(1, targets.index).squeeze(1) * targets.weights
         if reduction == "mean":
-            return losses.sum() / self.total
+            return losses.sum() / targets.total
         return reduce_loss(losses, reduction)
 
     def pass_grad(self, grad_output):
         targets = self.classes
-        scale = grad_output / self.total if self.reduction == "mean" else grad_output
-        values = -scale if targets.weights is None else -scale * targets.weights
-        values = values.expand(targets.index.squeeze(1).shape).unsqueeze(1).to(self.dtype)
+        scale = grad_output / targets.total if self.reduction == "mean" else grad_output
+        values = (-scale * targets.weights).unsqueeze(1)
         grad_x = torch.zeros(self.shape, dtype=self.dtype, device=values.device)
         return grad_x.scatter_(1, targets.index, values), None
 
@@ -224,13 +217,14 @@ class CrossEntropyLossOperator(GradOperator):
             self.total = self.count
         else:
             self.classes = ClassTargets(target, weight, ignore_index, logits.dtype)
-            self.total = self.classes.total_weight(self.count)
+            self.total = self.classes.total
             # The usual case, class indices alone, needs no dense q: a gather and a scatter do.
             self.q = None
-            if weight is not None or label_smoothing or self.classes.kept is not None:
+            if weight is not None or label_smoothing:
                 self.q = self._class_distribution()
         if self.q is None:
-            losses = -log_probabilities.gather(1, self.classes.index).squeeze(1)
+            picked = log_probabilities.gather(1, self.classes.index).squeeze(1)
+            losses = -picked * self.classes.weights
         else:
             losses = -(self.q * log_probabilities).sum(1)
         if reduction == "mean":
@@ -248,20 +242,13 @@ class CrossEntropyLossOperator(GradOperator):
 
     def _class_distribution(self):
         """(1 - eps) w[y] one-hot at y + eps / C * w, zero at ignored positions."""
-        log_probabilities, classes = self.log_probabilities, self.classes
-        at_target = 1 - self.smoothing
-        if classes.weights is None:
-            at_target = torch.full(classes.index.shape, at_target, dtype=log_probabilities.dtype)
-            at_target = at_target.to(log_probabilities.device)
-        else:
-            at_target = (at_target * classes.weights).unsqueeze(1)
-        q = torch.zeros_like(log_probabilities).scatter_(1, classes.index, at_target)
+        classes = self.classes
+        at_target = ((1 - self.smoothing) * classes.weights).unsqueeze(1)
+        q = torch.zeros_like(self.log_probabilities).scatter_(1, classes.index, at_target)
         if self.smoothing:
-            spread = torch.full_like(q, self.smoothing / q.shape[1])
+            spread = classes.kept.unsqueeze(1) * (self.smoothing / q.shape[1])
             if self.weight is not None:
                 spread = spread * class_view(self.weight, q.dim())
-            if classes.kept is not None:
-                spread = spread * classes.kept.unsqueeze(1)
             q = q + spread
         return q
 
@@ -287,4 +274,5 @@ class CrossEntropyLossOperator(GradOperator):
         if self.q is not None:
             return probabilities * self.q.sum(1, keepdim=True) - self.q
         index = self.classes.index
-        return probabilities.scatter_add(1, index, probabilities.new_full(index.shape, -1.0))
+        difference = probabilities.scatter_add(1, index, probabilities.new_full(index.shape, -1.0))
+        return difference * self.classes.weights.unsqueeze(1)
