@@ -1,13 +1,14 @@
 """Neural-network building blocks, as PyTorch's nn: modules, layers, losses, init and functional."""
 
 from autogradlib.errors import StateDictError
-from autogradlib.nn import functional, init
+from autogradlib.nn import functional, init, utils
 from autogradlib.nn.activations import ELU, GELU, Identity, LeakyReLU, SiLU
 from autogradlib.nn.containers import ModuleDict, ModuleList
 from autogradlib.nn.convolution import Conv1d, Conv2d
 from autogradlib.nn.dropout import Dropout2d
 from autogradlib.nn.layers import (
     Dropout,
+    Flatten,
     Linear,
     LogSoftmax,
     ReLU,
@@ -16,7 +17,16 @@ from autogradlib.nn.layers import (
     Softmax,
     Tanh,
 )
-from autogradlib.nn.losses import CrossEntropyLoss, MSELoss
+from autogradlib.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from autogradlib.nn.module import IncompatibleKeys, Module
 from autogradlib.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from autogradlib.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
@@ -28,6 +38,8 @@ __all__ = [
     "GELU",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv1d",
@@ -36,8 +48,11 @@ __all__ = [
     "Dropout",
     "Dropout2d",
     "Embedding",
+    "Flatten",
+    "HuberLoss",
     "Identity",
     "IncompatibleKeys",
+    "L1Loss",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -47,15 +62,18 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "NLLLoss",
     "ReLU",
     "Sequential",
     "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "StateDictError",
     "Tanh",
     "Unflatten",
     "functional",
     "init",
+    "utils",
 ]
 __all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]

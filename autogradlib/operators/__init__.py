@@ -23,7 +23,6 @@ from autogradlib.operators.convolution import (
 )
 from autogradlib.operators.embedding import EmbeddingOperator as Embedding
 from autogradlib.operators.fused import (
-    CrossEntropyLossOperator as CrossEntropyLoss,
     LinearOperator as Linear,
     MSELossOperator as MSELoss,
 )
@@ -37,6 +36,15 @@ from autogradlib.operators.inplace import (
     ReLUInplaceOperator as ReLUInplace,
     SetItemOperator as SetItem,
     SubInplaceOperator as SubInplace,
+)
+from autogradlib.operators.losses import (
+    BCELossOperator as BCELoss,
+    BCEWithLogitsLossOperator as BCEWithLogitsLoss,
+    CrossEntropyLossOperator as CrossEntropyLoss,
+    HuberLossOperator as HuberLoss,
+    L1LossOperator as L1Loss,
+    NLLLossOperator as NLLLoss,
+    SmoothL1LossOperator as SmoothL1Loss,
 )
 from autogradlib.operators.normalization import (
     BatchNormOperator as BatchNorm,
@@ -107,6 +115,8 @@ __all__ = [
     "Add",
     "AddInplace",
     "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BatchNorm",
     "Cat",
     "Ceil",
@@ -129,7 +139,9 @@ __all__ = [
     "Expm1",
     "Floor",
     "Gather",
+    "HuberLoss",
     "Index",
+    "L1Loss",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -148,6 +160,7 @@ __all__ = [
     "Minimum",
     "Mul",
     "MulInplace",
+    "NLLLoss",
     "Neg",
     "Norm",
     "Overwrite",
@@ -164,6 +177,7 @@ __all__ = [
     "Sigmoid",
     "Sign",
     "Sin",
+    "SmoothL1Loss",
     "Softmax",
     "Sqrt",
     "Squeeze",
