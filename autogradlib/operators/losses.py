@@ -157,19 +157,29 @@ class HuberLossOperator(GradOperator):
 
 
 class ClassTargets:
-    """Class indices y of shape (N, d1, ...): where they index, and each position's weight w[y]
-    (1 without class weights), 0 where y is ignore_index."""
+    """Class indices y of shape (N, d1, ...): where they index, and each position's weight w[y],
+    0 where y is ignore_index (weights None: all 1)."""
 
     def __init__(self, target, weight, ignore_index: int, dtype: torch.dtype) -> None:
         ignored = target == ignore_index
-        # Ignored positions read class 0 (any valid index) and then count for nothing. Always
-        # masked: asking whether any position is ignored would wait for the device.
-        index = target.masked_fill(ignored, 0)
-        self.index = index.unsqueeze(1)
-        self.kept = (~ignored).to(dtype)
-        self.weights = self.kept if weight is None else weight[index] * self.kept
+        # On the CPU, asking whether any position is ignored is cheap, and the usual answer (none)
+        # saves the masking; on a GPU it would wait for the device, so there the mask is applied.
+        if target.device.type == "cpu" and not bool(ignored.any()):
+            self.kept = None
+            self.index = target.unsqueeze(1)
+            self.weights = None if weight is None else weight[target]
+        else:
+            # Ignored positions read class 0 (any valid index) and then count for nothing.
+            index = target.masked_fill(ignored, 0)
+            self.index = index.unsqueeze(1)
+            self.kept = (~ignored).to(dtype)
+            self.weights = self.kept if weight is None else weight[index] * self.kept
         # The mean's denominator: the sum of the weights of the positions that count.
-        self.total = self.weights.sum()
+        self.total = target.numel() if self.weights is None else self.weights.sum()
+
+    def weighted(self, values):
+        """values * w[y], position by position."""
+        return values if self.weights is None else values * self.weights
 
 
 class NLLLossOperator(GradOperator):
@@ -181,7 +191,7 @@ class NLLLossOperator(GradOperator):
     def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):
         self.shape, self.dtype, self.reduction = x.shape, x.dtype, reduction
         self.classes = targets = ClassTargets(target, weight, ignore_index, x.dtype)
-        losses = -x.gather(1, targets.index).squeeze(1) * targets.weights
+        losses = targets.weighted(-x.gather(1, targets.index).squeeze(1))
         if reduction == "mean":
             return losses.sum() / targets.total
         return reduce_loss(losses, reduction)
@@ -189,7 +199,8 @@ class NLLLossOperator(GradOperator):
     def pass_grad(self, grad_output):
         targets = self.classes
         scale = grad_output / targets.total if self.reduction == "mean" else grad_output
-        values = (-scale * targets.weights).unsqueeze(1)
+        values = targets.weighted(-scale).expand(targets.index.shape[:1] + targets.index.shape[2:])
+        values = values.unsqueeze(1).to(self.dtype)
         grad_x = torch.zeros(self.shape, dtype=self.dtype, device=values.device)
         return grad_x.scatter_(1, targets.index, values), None
 
@@ -224,7 +235,7 @@ class CrossEntropyLossOperator(GradOperator):
                 self.q = self._class_distribution()
         if self.q is None:
             picked = log_probabilities.gather(1, self.classes.index).squeeze(1)
-            losses = -picked * self.classes.weights
+            losses = self.classes.weighted(-picked)
         else:
             losses = -(self.q * log_probabilities).sum(1)
         if reduction == "mean":
@@ -242,13 +253,17 @@ class CrossEntropyLossOperator(GradOperator):
 
     def _class_distribution(self):
         """(1 - eps) w[y] one-hot at y + eps / C * w, zero at ignored positions."""
-        classes = self.classes
-        at_target = ((1 - self.smoothing) * classes.weights).unsqueeze(1)
-        q = torch.zeros_like(self.log_probabilities).scatter_(1, classes.index, at_target)
+        classes, q = self.classes, torch.zeros_like(self.log_probabilities)
+        if classes.weights is None:
+            q.scatter_(1, classes.index, 1 - self.smoothing)
+        else:
+            q.scatter_(1, classes.index, ((1 - self.smoothing) * classes.weights).unsqueeze(1))
         if self.smoothing:
-            spread = classes.kept.unsqueeze(1) * (self.smoothing / q.shape[1])
+            spread = self.smoothing / q.shape[1]
             if self.weight is not None:
                 spread = spread * class_view(self.weight, q.dim())
+            if classes.kept is not None:
+                spread = spread * classes.kept.unsqueeze(1)
             q = q + spread
         return q
 
@@ -275,4 +290,5 @@ class CrossEntropyLossOperator(GradOperator):
             return probabilities * self.q.sum(1, keepdim=True) - self.q
         index = self.classes.index
         difference = probabilities.scatter_add(1, index, probabilities.new_full(index.shape, -1.0))
-        return difference * self.classes.weights.unsqueeze(1)
+        weights = self.classes.weights
+        return difference if weights is None else difference * weights.unsqueeze(1)
