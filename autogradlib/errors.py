@@ -51,5 +51,8 @@ class CheckpointError(ValueError):
     """
 
 
-class JitError(RuntimeError):
-    """A function autogradlib.jit cannot record faithfully (a value read into Python, ...)."""
+class JitError(TypeError):
+    """A function autogradlib.jit cannot record faithfully (a value read into Python, ...).
+
+    A TypeError, as JAX's ConcretizationTypeError: it is about what kind of value the code
+    handles, and no operator's RuntimeError handling takes it for a shape error."""

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-from autogradlib import anomaly
+from autogradlib import anomaly, jit_recording
 from autogradlib.errors import JitError
 from autogradlib.grad_mode import grad_mode
 from autogradlib.nn.module import Module
@@ -52,6 +52,11 @@ DESCRIBES = {
     "is_contiguous", "is_floating_point", "is_complex", "element_size", "storage_offset",
     "__len__", "__repr__", "__str__", "__format__", "data_ptr", "get_device", "is_signed",
 }  # fmt: skip
+# Random calls (torch.rand, dropout, bernoulli_, normal_, ...): their results are data.
+RANDOM_PREFIXES = (
+    "rand", "normal", "bernoulli", "dropout", "multinomial", "uniform", "exponential", "poisson",
+    "cauchy", "geometric", "log_normal", "random", "feature_dropout", "alpha_dropout",
+)  # fmt: skip
 IN_PLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__"}
 OPAQUE_METHODS = ("step", "zero_grad")
 MAX_RECORDINGS = 8
@@ -88,7 +93,7 @@ class JitFunction:
         self.recording_seconds = 0.0
 
     def __call__(self, *args, **kwargs):
-        if _recording is not None or anomaly.enabled:
+        if jit_recording.recorder is not None or anomaly.enabled:
             return self.function(*args, **kwargs)  # the outer recording, or checked eagerly
         flat: list = []
         key = (signature(args, flat), signature(kwargs, flat), grad_mode.enabled)
@@ -143,9 +148,6 @@ def signature(value: Any, flat: list) -> Any:
     return (kind, value)
 
 
-_recording: Recorder | None = None
-
-
 class Recorder(TorchFunctionMode):
     """Runs a function eagerly and writes each of its tensor-level torch calls as Python."""
 
@@ -163,6 +165,8 @@ class Recorder(TorchFunctionMode):
         self.lines: list[str] = []
         self.opaque_depth = 0
         self.born_opaque: dict[int, weakref.ref] = {}
+        self.shape_only: set[str | None] = set()  # names of tensors made from shapes alone
+        self.from_data = True  # whether the call being bound read data
         self.inputs = flat
         self.leaves: dict[int, Variable] = {}
         self.leaf_names: dict[int, str] = {}
@@ -258,16 +262,15 @@ class Recorder(TorchFunctionMode):
     # --- Recording ----------------------------------------------------------------------------
 
     def run(self):
-        global _recording
-        if _recording is not None:
+        if jit_recording.recorder is not None:
             raise JitError("autogradlib.jit: a jitted function cannot be recorded inside another")
         originals = patch_methods(self)
-        _recording = self
+        jit_recording.recorder = self
         try:
             with self:
                 result = self.function(*self.args, **self.kwargs)
         finally:
-            _recording = None
+            jit_recording.recorder = None
             for owner, name, method in originals:
                 setattr(owner, name, method)
         self.sync()
@@ -285,7 +288,10 @@ class Recorder(TorchFunctionMode):
             for tensor in tensors_in(result):
                 self.born_opaque[id(tensor)] = weakref.ref(tensor)
             return result
-        if name in READS_VALUE:
+        from_data = name.startswith(RANDOM_PREFIXES) or any(
+            self.is_data(tensor) for tensor in tensors_in([args, list(kwargs.values())])
+        )
+        if name in READS_VALUE and from_data:
             raise JitError(
                 f"autogradlib.jit: {name}() reads a tensor's value into Python at {user_line()} "
                 "while recording; a replay would keep the recorded value. Compute with tensors "
@@ -293,6 +299,11 @@ class Recorder(TorchFunctionMode):
                 "jitted call"
             )
         result = func(*args, **kwargs)
+        if name in READS_VALUE:
+            return result  # computed from shapes alone, which the signature fixes
+        if from_data and _mutates(name) and isinstance(args[0], torch.Tensor):
+            self.shape_only.discard(self.name_of(args[0]))
+        self.from_data = from_data
         outputs = list(tensors_in(result))
         if not outputs and (name in DESCRIBES or not _mutates(name)):
             return result
@@ -332,7 +343,14 @@ class Recorder(TorchFunctionMode):
     def name_tensor(self, tensor: torch.Tensor, prefix: str) -> str:
         name = f"{prefix}{next(self.count)}"
         self.named[id(tensor)] = (name, weakref.ref(tensor))
+        if prefix == "v" and not self.from_data:
+            self.shape_only.add(name)
         return name
+
+    def is_data(self, tensor: torch.Tensor) -> bool:
+        """Whether the tensor's values may depend on the arguments, the parameters or anything
+        else from outside; False for what the step made from shapes alone (arange, zeros, ...)."""
+        return self.name_of(tensor) not in self.shape_only
 
     def name_of(self, tensor: torch.Tensor) -> str | None:
         """The tensor's name in the generated code, if the recorded calls made or read it."""

@@ -319,3 +319,56 @@ def test_train_with_jit_gives_eager_numbers(tmp_path, capsys):
 def test_jit_with_several_processes_is_refused(capsys):
     assert cli.main(["train", "--jit", "--nproc", "2", "--epochs", "1"]) == 2
     assert "--jit: trains in one process only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_a_conv_network_with_a_scheduler_equals_eager(optimizer):
+    # Batch norm's running statistics, dropout, pooling, cross-entropy, and a StepLR stepped
+    # between calls, as in eager mode, to the last bit.
+    def run(use_jit):
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Dropout(0.2), nn.Linear(4 * 3 * 3, 3),
+        )  # fmt: skip
+        model.to(torch.float64)
+        chosen = getattr(optim, optimizer)(model.parameters(), lr=0.01)
+        scheduler = optim.lr_scheduler.StepLR(chosen, step_size=2, gamma=0.5)
+        loss_function = nn.CrossEntropyLoss()
+
+        def step(inputs, labels):
+            chosen.zero_grad()
+            loss = loss_function(model(inputs), labels)
+            loss.backward()
+            chosen.step()
+            return loss
+
+        run_step = jit(step) if use_jit else step
+        generator = torch.Generator().manual_seed(1)
+        inputs = torch.randn(8, 1, 8, 8, generator=generator, dtype=torch.float64)
+        labels = torch.randint(0, 3, (8,), generator=generator)
+        losses = []
+        for _ in range(6):
+            losses += [run_step(inputs, labels).tensor for _ in range(3)]
+            scheduler.step()
+        return torch.stack(losses), model.state_dict()
+
+    jit_losses, jit_state = run(True)
+    eager_losses, eager_state = run(False)
+    torch.testing.assert_close(jit_losses, eager_losses, rtol=0, atol=0)
+    for name, value in eager_state.items():
+        torch.testing.assert_close(jit_state[name], value, rtol=0, atol=0)
+
+
+def test_values_made_from_shapes_alone_may_be_read():
+    model, _ = simple_model()
+
+    @jit
+    def step(inputs):
+        count = torch.arange(inputs.shape[0]).sum()  # no data in it: the signature fixes it
+        return model(inputs).sum() / int(count)
+
+    for _ in range(3):
+        inputs = torch.randn(4, 3)
+        with no_grad():
+            torch.testing.assert_close(step(inputs).tensor, model(inputs).sum().tensor / 6)

@@ -6,6 +6,7 @@ Weights (class weights, pos_weight) are constants: like torch, no gradient flows
 
 import torch
 
+from autogradlib import jit_recording
 from autogradlib.grad_operator import GradOperator
 from autogradlib.operators.fused import reduce_loss, reduction_scale
 
@@ -164,7 +165,12 @@ class ClassTargets:
         ignored = target == ignore_index
         # On the CPU, asking whether any position is ignored is cheap, and the usual answer (none)
         # saves the masking; on a GPU it would wait for the device, so there the mask is applied.
-        if target.device.type == "cpu" and not bool(ignored.any()):
+        # Under autogradlib.jit the answer would be frozen into the replay: always mask there.
+        if (
+            target.device.type == "cpu"
+            and not jit_recording.recording()
+            and not bool(ignored.any())
+        ):
             self.kept = None
             self.index = target.unsqueeze(1)
             self.weights = None if weight is None else weight[target]
