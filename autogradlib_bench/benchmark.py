@@ -7,6 +7,7 @@ with no Variables, no graph and no engine: what remains between it and Autogradl
 PyTorch's modules and optimizers appear here only as the competitor.
 """
 
+import copy
 import json
 import statistics
 import subprocess
@@ -226,8 +227,10 @@ def float64_agreement(workload: Workload) -> dict:
     theirs.to(torch.float64)
     inputs, targets = inputs.double(), targets.double()
     epochs = [[(batch.double(), labels.double()) for batch, labels in epoch] for epoch in epochs]
+    jitted = copy.deepcopy(ours)
     return {
         "autogradlib": train_autogradlib(ours, inputs, targets, epochs),
+        "jit": train_jit(jitted, inputs, targets, epochs),
         "pytorch": train_pytorch(theirs, inputs, targets, epochs),
     }
 
@@ -342,7 +345,8 @@ def format_markdown(report: dict) -> str:
         losses = regime["float64_losses"]
         lines.append(
             f"{regime['name']}, trained again in float64 (untimed): final loss "
-            f"{losses['autogradlib']:.12f} (Autogradlib), {losses['pytorch']:.12f} (PyTorch)."
+            f"{losses['autogradlib']:.12f} (Autogradlib), {losses['pytorch']:.12f} (PyTorch)"
+            + (f", {losses['jit']:.12f} (jit)." if "jit" in losses else ".")
         )
     if report["scaling"]:
         lines += [
@@ -380,6 +384,12 @@ def target_checks(report: dict) -> list[tuple[str, bool]]:
                  jitted["median_ratio"] <= target)
             )  # fmt: skip
         losses = regime["float64_losses"]
+        if "jit" in losses:
+            checks.append(
+                (f"{regime['name']}: float64 final loss of the jit equals eager's to 1e-10 "
+                 f"({losses['jit']:.12f} vs {losses['autogradlib']:.12f})",
+                 abs(losses["jit"] - losses["autogradlib"]) <= 1e-10)
+            )  # fmt: skip
         mine, theirs = losses["autogradlib"], losses["pytorch"]
         checks.append(
             (f"{regime['name']}: float64 final losses agree ({mine:.12f} vs {theirs:.12f})",
