@@ -19,13 +19,22 @@ class MaxPool2dOperator(GradOperator):
             x, kernel_size, stride, padding, dilation, ceil_mode
         )
         self.input_shape = x.shape
+        # With dilation, a window can fall wholly in the padding: its output is -inf, a constant,
+        # and torch's index for it points outside the plane (torch then writes a gradient
+        # into another channel); such windows pass no gradient here.
+        self.may_miss = any(d > 1 and p > 0 for d, p in zip(dilation, padding, strict=True))
         return output
 
     def pass_grad(self, grad_output):
         # The indices count positions within each (H, W) plane of the input.
         shape = self.input_shape
-        grad_x = grad_output.new_zeros((*shape[:-2], shape[-2] * shape[-1]))
-        grad_x.scatter_add_(-1, self.indices.flatten(-2), grad_output.flatten(-2))
+        plane = shape[-2] * shape[-1]
+        indices, grads = self.indices.flatten(-2), grad_output.flatten(-2)
+        if self.may_miss:
+            inside = (indices >= 0) & (indices < plane)
+            indices, grads = indices.where(inside, 0), grads.where(inside, 0)
+        grad_x = grad_output.new_zeros((*shape[:-2], plane))
+        grad_x.scatter_add_(-1, indices, grads)
         return (grad_x.view(shape),)
 
 
