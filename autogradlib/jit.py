@@ -66,10 +66,6 @@ _LITERALS = (bool, int, str, type(None))
 _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
 
 
-def _SEEN(flat: list):
-    """The plan of a signature seen once: the next call records."""
-
-
 class Stale(Exception):
     """A plan's guard failed: the call runs eagerly instead."""
 
@@ -88,7 +84,11 @@ class JitFunction:
         functools.update_wrapper(self, function)
         self.function = function
         self.max_recordings = max_recordings
-        self.plans: dict[tuple, Callable] = {}  # _SEEN: ran eagerly once, record the next call
+        # Each signature's plans, tried in turn: each guards what it assumed (parameters, modules'
+        # train()/eval(), which gradients exist), so several may serve one signature, as when
+        # gradients accumulate over calls and are sometimes None.
+        self.plans: dict[tuple, list[Callable]] = {}
+        self.missed: set[tuple] = set()  # signatures whose last miss ran eagerly
         self.recordings = 0
         self.recording_seconds = 0.0
 
@@ -98,16 +98,23 @@ class JitFunction:
         flat: list = []
         key = (signature(args, flat), signature(kwargs, flat), grad_mode.enabled)
         key += (torch.is_grad_enabled(),)
-        plan = self.plans.get(key)
-        if plan is not None and plan is not _SEEN:
+        plans = self.plans.get(key)
+        if plans is None:
+            self.plans[key] = []  # the first call runs eagerly: optimizer state, gradients
+            self.missed.add(key)
+            return self.function(*args, **kwargs)
+        for plan in plans:
             try:
                 return plan(flat)
-            except Stale:
-                plan = None  # a guard failed before any work: run eagerly, record next time
-        if plan is None:
-            self.plans[key] = _SEEN
+            except Stale:  # a guard failed before any work
+                continue
+        # No plan fits: run eagerly once (a new parameter gets its optimizer state), then record.
+        if key not in self.missed:
+            self.missed.add(key)
             return self.function(*args, **kwargs)
-        return self.record(key, flat, args, kwargs)
+        result = self.record(key, flat, args, kwargs)
+        self.missed.discard(key)  # kept after a failed recording: the next call fails alike
+        return result
 
     def record(self, key: tuple, flat: list, args: tuple, kwargs: dict):
         """Run the function eagerly while writing its plan; keep the plan for `key`."""
@@ -123,7 +130,7 @@ class JitFunction:
         recorder = Recorder(self.function, flat, args, kwargs)
         started = time.perf_counter()
         result = recorder.run()
-        self.plans[key] = recorder.compile(result)
+        self.plans[key].append(recorder.compile(result))
         self.recording_seconds += time.perf_counter() - started
         return result
 
@@ -164,6 +171,7 @@ class Recorder(TorchFunctionMode):
         self.constants: dict[int, str] = {}
         self.lines: list[str] = []
         self.opaque_depth = 0
+        self.opaque_calls = 0
         self.born_opaque: dict[int, weakref.ref] = {}
         self.shape_only: set[str | None] = set()  # names of tensors made from shapes alone
         self.from_data = True  # whether the call being bound read data
@@ -249,6 +257,10 @@ class Recorder(TorchFunctionMode):
         self.last_seen[id(variable)] = (variable.tensor, variable.grad)
         if expression is None:
             self.guards.append(f"{name}.requires_grad is not {variable.requires_grad}")
+        if not self.opaque_calls:
+            # Backward accumulates into a gradient that exists and sets one that does not: a
+            # plan holds for one of the two.
+            self.guards.append(f"{name}.grad is {'not ' if variable.grad is None else ''}None")
         return name
 
     def constant(self, value: Any) -> str:
@@ -435,6 +447,7 @@ class Recorder(TorchFunctionMode):
                 for param in group["params"]:
                     self.add_leaf(param)
         self.sync()
+        self.opaque_calls += 1
         self.opaque_depth += 1
         try:
             result = method(owner, *args, **kwargs)

@@ -372,3 +372,33 @@ def test_values_made_from_shapes_alone_may_be_read():
         inputs = torch.randn(4, 3)
         with no_grad():
             torch.testing.assert_close(step(inputs).tensor, model(inputs).sum().tensor / 6)
+
+
+def test_gradients_accumulated_over_calls_as_eager():
+    # Three calls per update: the first finds no gradient, the next two add to it; two plans.
+    def run(use_jit):
+        torch.manual_seed(0)
+        model, _ = simple_model()
+        chosen = optim.SGD(model.parameters(), lr=0.1)
+
+        def accumulate(inputs):
+            loss = model(inputs).pow(2).mean()
+            loss.backward()
+            return loss
+
+        step = jit(accumulate) if use_jit else accumulate
+        generator = torch.Generator().manual_seed(0)
+        losses = []
+        for _ in range(6):
+            chosen.zero_grad()
+            for _ in range(3):
+                losses.append(step(torch.randn(4, 3, generator=generator)).tensor)
+            chosen.step()
+        return torch.stack(losses), [param.tensor for param in model.parameters()], step
+
+    jit_losses, jit_params, step = run(True)
+    eager_losses, eager_params, _ = run(False)
+    torch.testing.assert_close(jit_losses, eager_losses, rtol=0, atol=0)
+    for ours, theirs in zip(jit_params, eager_params, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    assert step.recordings == 2
