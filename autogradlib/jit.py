@@ -7,8 +7,9 @@ of Python; later calls run that generated function. The engine, the operators an
 recorded only through the torch calls they make, so the jit depends on none of their internals.
 
 What is not a torch call is handled explicitly:
-  - an optimizer's `step()` and `zero_grad()` are called again on replay (opaque calls), so that
-    learning rates, Adam's step counts and new state take effect as data;
+  - an optimizer's `step()` and `zero_grad()`, and a learning-rate scheduler's `step()`, are
+    called again on replay (opaque calls), so that learning rates, Adam's step counts and new
+    state take effect as data;
   - the gradients backward leaves on Variables, and Variables given new tensors, are written back
     on replay;
   - reading a tensor's value into Python (`item()`, `bool()`, ...) while recording is an error;
@@ -37,6 +38,7 @@ from autogradlib import anomaly, jit_recording
 from autogradlib.errors import JitError
 from autogradlib.grad_mode import grad_mode
 from autogradlib.nn.module import Module
+from autogradlib.optim.lr_scheduler import LRScheduler
 from autogradlib.optim.optimizer import Optimizer
 from autogradlib.variable import Variable
 
@@ -434,9 +436,11 @@ class Recorder(TorchFunctionMode):
             self.last_seen[key] = (leaf.tensor, leaf.grad)
 
     def opaque_call(self, method: Callable, owner: Any, args: tuple, kwargs: dict):
-        """Call an optimizer's step() or zero_grad() now and again on every replay."""
-        if any(tensors_in(list(args) + list(kwargs.values()))) or any(
-            callable(value) for value in [*args, *kwargs.values()]
+        """Call an optimizer's step() or zero_grad(), or a scheduler's step(), now and again on
+        every replay."""
+        values = [*args, *kwargs.values()]
+        if any(callable(value) or isinstance(value, Variable) for value in values) or any(
+            tensors_in(values)
         ):
             raise JitError(
                 f"autogradlib.jit: {type(owner).__name__}.{method.__name__}() with a closure or "
@@ -551,9 +555,10 @@ def free_after_last_use(lines: list[str], returned: str) -> list[str]:
 
 
 def patch_methods(recorder: Recorder) -> list:
-    """Route optimizers' step()/zero_grad() and Variable.backward through the recorder."""
+    """Route optimizers' step()/zero_grad(), schedulers' step() and Variable.backward through
+    the recorder."""
     originals = []
-    classes = [Optimizer]
+    classes = [Optimizer, LRScheduler]
     while classes:
         owner = classes.pop()
         classes.extend(owner.__subclasses__())

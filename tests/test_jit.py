@@ -402,3 +402,48 @@ def test_gradients_accumulated_over_calls_as_eager():
     for ours, theirs in zip(jit_params, eager_params, strict=True):
         torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
     assert step.recordings == 2
+
+
+def test_a_scheduler_stepped_inside_the_function_takes_effect():
+    def run(use_jit):
+        torch.manual_seed(0)
+        model, _ = simple_model()
+        chosen = optim.SGD(model.parameters(), lr=0.1)
+        scheduler = optim.lr_scheduler.StepLR(chosen, step_size=2, gamma=0.5)
+        inputs = torch.randn(4, 3)
+
+        def step():
+            chosen.zero_grad()
+            loss = model(inputs).pow(2).mean()
+            loss.backward()
+            chosen.step()
+            scheduler.step()
+            return loss
+
+        run_step = jit(step) if use_jit else step
+        losses = torch.stack([run_step().tensor for _ in range(8)])
+        return losses, chosen.param_groups[0]["lr"]
+
+    jit_losses, jit_lr = run(True)
+    eager_losses, eager_lr = run(False)
+    torch.testing.assert_close(jit_losses, eager_losses, rtol=0, atol=0)
+    assert jit_lr == eager_lr == 0.1 * 0.5**4
+
+
+def test_a_plateau_scheduler_given_a_tensor_cannot_be_recorded():
+    model, _ = simple_model()
+    chosen = optim.SGD(model.parameters(), lr=0.1)
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(chosen)
+
+    @jit
+    def step(inputs):
+        chosen.zero_grad()
+        loss = model(inputs).pow(2).mean()
+        loss.backward()
+        chosen.step()
+        scheduler.step(loss)
+        return loss
+
+    step(torch.randn(4, 3))
+    with pytest.raises(JitError, match=r"ReduceLROnPlateau\.step"):
+        step(torch.randn(4, 3))
