@@ -68,6 +68,9 @@ _LITERALS = (bool, int, str, type(None))
 _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
 
 
+_MISSING = object()
+
+
 class Stale(Exception):
     """A plan's guard failed: the call runs eagerly instead."""
 
@@ -481,13 +484,17 @@ class Recorder(TorchFunctionMode):
                     stack.append(source)
 
     def check_module_attributes(self) -> None:
+        """A module's tensor, number or flag set anew by the step would not be set by a replay."""
         for module in self.modules:
             before = self.attributes_before[id(module)]
             for attribute, value in vars(module).items():
-                if isinstance(value, torch.Tensor) and before.get(attribute) is not value:
+                public_number = isinstance(value, (bool, int, float)) and attribute[0] != "_"
+                watched = public_number or isinstance(value, torch.Tensor)
+                if watched and before.get(attribute, _MISSING) is not value:
                     raise JitError(
-                        f"autogradlib.jit: the step set {type(module).__name__}.{attribute} to a "
-                        "new tensor; a replay would not. Update it in place (copy_, mul_, ...)"
+                        f"autogradlib.jit: the step set {type(module).__name__}.{attribute} "
+                        f"to a new {type(value).__name__}; a replay would not. Update tensors "
+                        "in place (copy_, mul_, ...), and set flags (train(), eval()) outside"
                     )
 
     # --- The generated function -----------------------------------------------------------------

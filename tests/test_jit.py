@@ -447,3 +447,18 @@ def test_a_plateau_scheduler_given_a_tensor_cannot_be_recorded():
     step(torch.randn(4, 3))
     with pytest.raises(JitError, match=r"ReduceLROnPlateau\.step"):
         step(torch.randn(4, 3))
+
+
+def test_a_step_that_sets_module_state_anew_cannot_be_recorded():
+    model, _ = simple_model()
+    model.eval()
+
+    @jit
+    def step(inputs):
+        model.train()  # a replay would not do it
+        return model(inputs).sum()
+
+    step(torch.randn(2, 3))  # eager
+    model.eval()
+    with pytest.raises(JitError, match=r"set Sequential\.training to a new bool"):
+        step(torch.randn(2, 3))
