@@ -97,6 +97,10 @@ class JitFunction:
         self.recordings = 0
         self.recording_seconds = 0.0
 
+    def __get__(self, instance: Any, owner: type | None = None) -> Callable:
+        """As a method: the instance is the first argument (and part of the signature)."""
+        return self if instance is None else functools.partial(self, instance)
+
     def __call__(self, *args, **kwargs):
         if jit_recording.recorder is not None or anomaly.enabled:
             return self.function(*args, **kwargs)  # the outer recording, or checked eagerly
@@ -241,6 +245,11 @@ class Recorder(TorchFunctionMode):
                 self.discover_value(item, seen, depth + 1)
         elif isinstance(value, dict):
             for item in value.values():
+                self.discover_value(item, seen, depth + 1)
+        elif not isinstance(value, (type, types.ModuleType, Callable)) and hasattr(
+            value, "__dict__"
+        ):
+            for item in vars(value).values():  # a trainer object holding the model, ...
                 self.discover_value(item, seen, depth + 1)
 
     def add_module(self, module: Module) -> None:

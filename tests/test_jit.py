@@ -462,3 +462,28 @@ def test_a_step_that_sets_module_state_anew_cannot_be_recorded():
     model.eval()
     with pytest.raises(JitError, match=r"set Sequential\.training to a new bool"):
         step(torch.randn(2, 3))
+
+
+def test_a_jitted_method_finds_the_model_on_its_object():
+    class Trainer:
+        def __init__(self) -> None:
+            torch.manual_seed(0)
+            self.model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+            self.optimizer = optim.SGD(self.model.parameters(), lr=0.1)
+
+        @jit
+        def step(self, inputs):
+            self.optimizer.zero_grad()
+            loss = self.model(inputs).pow(2).mean()
+            loss.backward()
+            self.optimizer.step()
+            return loss
+
+    trainer = Trainer()
+    inputs = torch.randn(4, 3)
+    for _ in range(3):
+        trainer.step(inputs)
+    trainer.model.eval()  # dropout off: a guard sees it, so the loss is eager's
+    with no_grad():
+        expected = trainer.model(inputs).pow(2).mean().item()
+    assert trainer.step(inputs).item() == expected
