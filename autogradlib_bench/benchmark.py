@@ -402,6 +402,12 @@ def target_checks(report: dict) -> list[tuple[str, bool]]:
                  f"PyTorch's {memory['pytorch']} KiB (+{MEMORY_NOISE_KIB} KiB of page noise)",
                  memory["autogradlib"] <= memory["pytorch"] + MEMORY_NOISE_KIB)
             )  # fmt: skip
+        if "jit" in memory:
+            checks.append(
+                (f"{regime['name']}: jit peak memory added {memory['jit']} KiB <= eager's "
+                 f"{memory['autogradlib']} KiB (+{MEMORY_NOISE_KIB} KiB of page noise)",
+                 memory["jit"] <= memory["autogradlib"] + MEMORY_NOISE_KIB)
+            )  # fmt: skip
     for row in report["scaling"]:
         if row["hidden"] in WIDE_LAYERS:
             checks.append(
