@@ -12,9 +12,13 @@ What is not a torch call is handled explicitly:
     state take effect as data;
   - the gradients backward leaves on Variables, and Variables given new tensors, are written back
     on replay;
-  - reading a tensor's value into Python (`item()`, `bool()`, ...) while recording is an error;
-  - a parameter replaced or frozen, or a module switched between train() and eval(), fails the
-    plan's guards: the call runs eagerly and the next one records again.
+  - reading into Python (`item()`, `bool()`, ...) a value computed from data (the arguments,
+    parameters, anything from outside, random numbers) while recording is an error; a value
+    computed from shapes alone is fixed by the signature and may be read;
+  - a parameter replaced or frozen, a module switched between train() and eval(), a gradient
+    None where it was not: the plan's guards fail before any work, the call runs eagerly and the
+    next one records a plan for that case, kept beside the others;
+  - a step that gives a module a new tensor, number or flag cannot be recorded.
 """
 
 from __future__ import annotations
@@ -66,8 +70,6 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 _LITERALS = (bool, int, str, type(None))
 _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
-
-
 _MISSING = object()
 
 
