@@ -12,6 +12,7 @@ from autogradlib.errors import (
     ShapeError,
     StateDictError,
 )
+from autogradlib.engine import grad
 from autogradlib.functional import cat, stack
 from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autogradlib.grad_operator import GradOperator
@@ -32,6 +33,7 @@ __all__ = [
     "cat",
     "detect_anomaly",
     "enable_grad",
+    "grad",
     "gradcheck",
     "is_grad_enabled",
     "load",

@@ -148,9 +148,17 @@ class Variable:
 
     # --- Graph --------------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf), times `gradient`, into the .grad of every leaf."""
-        run_backward(self, gradient, retain_graph)
+    def backward(
+        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+    ) -> None:
+        """Accumulate d(self)/d(leaf), times `gradient`, into the .grad of every leaf (of `inputs`
+        only, when given); with create_graph, the gradients are recorded Variables."""
+        run_backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def register_hook(self, fn):
+        """Run fn(grad) when this Variable's gradient is computed; a result replaces it.
+        Returns a handle whose .remove() unregisters it."""
+        return hooks.register_hook(self, fn)
 
     def retain_grad(self) -> None:
         """Keep .grad on this intermediate Variable after backward (leaves always keep it)."""
@@ -326,6 +334,9 @@ class Variable:
 
     __abs__ = abs
 
+    def sign(self):
+        return ops.Sign.apply(self)
+
     def relu(self):
         return ops.ReLU.apply(self)
 
@@ -446,4 +457,5 @@ def _unwrap_index(index):
 
 # The operators build Variables, so they are imported once this class exists.
 from autogradlib import operators as ops  # noqa: E402
+from autogradlib import hooks  # noqa: E402
 from autogradlib.engine import run_backward  # noqa: E402

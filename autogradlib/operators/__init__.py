@@ -22,9 +22,11 @@ from autogradlib.operators.pointwise import (
     LogOperator as Log,
     ReLUOperator as ReLU,
     SigmoidOperator as Sigmoid,
+    SignOperator as Sign,
     SqrtOperator as Sqrt,
     TanhOperator as Tanh,
     ToOperator as To,
+    WhereOperator as Where,
 )
 from autogradlib.operators.reductions import (
     LogSoftmaxOperator as LogSoftmax,
@@ -40,6 +42,7 @@ from autogradlib.operators.shape import (
     CatOperator as Cat,
     CloneOperator as Clone,
     ExpandOperator as Expand,
+    IndexBackwardOperator as IndexBackward,
     IndexOperator as Index,
     PermuteOperator as Permute,
     RepeatOperator as Repeat,
@@ -53,7 +56,7 @@ from autogradlib.operators.shape import (
 
 __all__ = [
     "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
-    "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
-    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
-    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
+    "Index", "IndexBackward", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
+    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Sign", "Softmax",
+    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View", "Where",
 ]  # fmt: skip

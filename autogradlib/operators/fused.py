@@ -31,6 +31,8 @@ class LinearOperator(GradOperator):
         return output if bias is None else output + bias
 
     def pass_grad(self, grad_output):
+        if type(grad_output) is not torch.Tensor:
+            return self._pass_grad_recorded(grad_output)
         needs = self.needs_input_grad
         x, grad_rows = self.x, grad_output
         if x.dim() != 2:
@@ -49,6 +51,18 @@ class LinearOperator(GradOperator):
         if len(needs) == 2:
             return grad_x, grad_weight
         return grad_x, grad_weight, grad_rows.sum(0) if needs[2] else None
+
+    def _pass_grad_recorded(self, grad_output):
+        """The same formulas in Variable operations, for create_graph."""
+        needs, x, weight = self.needs_input_grad, self.x, self.weight
+        grad_rows = grad_output.reshape(-1, grad_output.shape[-1])
+        grads = [
+            grad_output @ weight if needs[0] else None,
+            grad_rows.t() @ x.reshape(-1, x.shape[-1]) if needs[1] else None,
+        ]
+        if len(needs) == 3:
+            grads.append(grad_rows.sum(0) if needs[2] else None)
+        return tuple(grads)
 
 
 def weight_gradient(grad_rows, x):
@@ -79,9 +93,13 @@ class MSELossOperator(GradOperator):
     label = "MSELoss"
 
     def forward(self, x, target, reduction="mean"):
+        self.x, self.target = x, target
         self.difference = x - target
         self.reduction = reduction
         return reduce_loss(self.difference.square(), reduction)
+
+    def rebuild_saved(self):
+        self.difference = self.x - self.target
 
     def pass_grad(self, grad_output):
         need_x, need_target = self.needs_input_grad
@@ -100,6 +118,7 @@ class CrossEntropyLossOperator(GradOperator):
     label = "CrossEntropyLoss"
 
     def forward(self, logits, target, reduction="mean"):
+        self.logits = logits
         self.log_probabilities = logits.log_softmax(1)
         self.target, self.reduction = target, reduction
         if target.is_floating_point():
@@ -107,6 +126,9 @@ class CrossEntropyLossOperator(GradOperator):
         else:
             losses = -self.log_probabilities.gather(1, target.unsqueeze(1)).squeeze(1)
         return reduce_loss(losses, reduction)
+
+    def rebuild_saved(self):
+        self.log_probabilities = self.logits.log_softmax(1)
 
     def pass_grad(self, grad_output):
         need_logits, need_target = self.needs_input_grad
@@ -123,6 +145,10 @@ class CrossEntropyLossOperator(GradOperator):
         probabilities = self.log_probabilities.exp()
         if target.is_floating_point():
             return probabilities * target.sum(1, keepdim=True) - target
+        if type(probabilities) is not torch.Tensor:  # recorded (create_graph)
+            one_hot = torch.zeros(probabilities.shape, dtype=probabilities.dtype)
+            one_hot = one_hot.to(probabilities.device).scatter_(1, target.unsqueeze(1), 1.0)
+            return probabilities - one_hot
         return probabilities.scatter_add(
             1, target.unsqueeze(1), probabilities.new_full((target.shape[0], 1), -1.0)
         )
