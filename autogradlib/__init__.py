@@ -2,6 +2,7 @@
 
 from autogradlib.anomaly import detect_anomaly
 from autogradlib.checkpoint import load, save
+from autogradlib.engine import grad
 from autogradlib.errors import (
     AnomalyError,
     CheckpointError,
@@ -12,7 +13,6 @@ from autogradlib.errors import (
     ShapeError,
     StateDictError,
 )
-from autogradlib.engine import grad
 from autogradlib.functional import cat, stack
 from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autogradlib.grad_operator import GradOperator

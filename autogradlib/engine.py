@@ -176,7 +176,7 @@ class BackwardPass:
             self.run_operator(operator, pending.pop(operator))
 
     def run_operator(self, operator, grad_output) -> None:
-        """Pass `operator`'s summed incoming gradient on to its sources, queueing their producers."""
+        """Pass `operator`'s summed incoming gradient to its sources, queueing their producers."""
         if operator.released:
             raise GraphError(
                 f"backward: the graph through {operator.label} was already released by an earlier "

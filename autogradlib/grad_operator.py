@@ -174,8 +174,8 @@ class GradOperator:
                     and id(item) not in known
                 ):
                     raise GraphError(
-                        f"{self.label}: saved tensor {name!r} is neither an operand nor the output, "
-                        "so under create_graph=True it would be a constant and the second "
+                        f"{self.label}: saved tensor {name!r} is neither an operand nor the "
+                        "output, so under create_graph=True it would be a constant and the second "
                         "derivative wrong; define rebuild_saved() to compute it from the saved "
                         "operands, or save operands instead"
                     )

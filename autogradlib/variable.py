@@ -456,6 +456,5 @@ def _unwrap_index(index):
 
 
 # The operators build Variables, so they are imported once this class exists.
-from autogradlib import operators as ops  # noqa: E402
-from autogradlib import hooks  # noqa: E402
+from autogradlib import hooks, operators as ops  # noqa: E402
 from autogradlib.engine import run_backward  # noqa: E402

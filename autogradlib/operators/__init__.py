@@ -56,7 +56,8 @@ from autogradlib.operators.shape import (
 
 __all__ = [
     "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
-    "Index", "IndexBackward", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
-    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Sign", "Softmax",
-    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View", "Where",
+    "Index", "IndexBackward", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max",
+    "MaxAlong", "Mean", "Min", "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat",
+    "Reshape", "Sigmoid", "Sign", "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh",
+    "To", "Transpose", "Unsqueeze", "View", "Where",
 ]  # fmt: skip
