@@ -16,7 +16,7 @@ from autogradlib.errors import (
 from autogradlib.functional import cat, stack
 from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autogradlib.grad_operator import GradOperator
-from autogradlib.gradcheck import gradcheck
+from autogradlib.gradcheck import gradcheck, gradgradcheck
 from autogradlib.variable import Variable
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "load",
     "no_grad",

@@ -143,7 +143,7 @@ class CrossEntropyLossOperator(GradOperator):
         """d(loss term)/d(logits): softmax(x) * sum(y) - y, y one-hot for class indices."""
         target = self.target
         probabilities = self.log_probabilities.exp()
-        if target.is_floating_point():
+        if target.dtype.is_floating_point:
             return probabilities * target.sum(1, keepdim=True) - target
         if type(probabilities) is not torch.Tensor:  # recorded (create_graph)
             one_hot = torch.zeros(probabilities.shape, dtype=probabilities.dtype)
