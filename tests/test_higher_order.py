@@ -7,9 +7,6 @@ import torch.nn.functional as torch_functional
 
 import autogradlib
 from autogradlib import (
-    GradcheckError,
-    GradOperator,
-    GraphError,
     Variable,
     gradgradcheck,
     nn,
