@@ -1,5 +1,6 @@
 """Variable.register_hook against torch.Tensor.register_hook."""
 
+import pytest
 import torch
 
 from autogradlib import Variable
@@ -72,3 +73,101 @@ def test_hooks_run_in_grad_too():
     x.register_hook(lambda g: g * 2)
     (result,) = grad((x * 3).sum(), x)
     assert result.tolist() == [6.0, 6.0]
+
+
+# --- Module hooks, against torch.nn's ------------------------------------------------------------
+
+
+def networks():
+    from autogradlib import nn
+
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(
+        torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3), torch.nn.Tanh()
+    ).double()
+    model = nn.Sequential(
+        nn.Linear(2, 4, dtype=DOUBLE), nn.ReLU(), nn.Linear(4, 3, dtype=DOUBLE), nn.Tanh()
+    )
+    model.load_state_dict(reference.state_dict())
+    return reference, model
+
+
+def value(x):
+    return x.tensor if isinstance(x, Variable) else x.detach()
+
+
+def record_all_hooks(model, log):
+    for name, module in [("model", model), ("0", model[0]), ("2", model[2])]:
+        module.register_forward_pre_hook(lambda m, args, name=name: log.append(("pre", name)))
+        module.register_forward_hook(
+            lambda m, args, out, name=name: log.append(("forward", name, value(out).clone()))
+        )
+        module.register_full_backward_hook(
+            lambda m, gin, gout, name=name: log.append(
+                (
+                    "backward",
+                    name,
+                    None if gin[0] is None else value(gin[0]).clone(),
+                    value(gout[0]).clone(),
+                )
+            )
+        )
+
+
+def test_module_hooks_fire_like_torch_through_a_sequential():
+    reference, model = networks()
+    inputs = torch.randn(5, 2, dtype=DOUBLE)
+    logs = []
+    for network, x in ((reference, inputs.clone().requires_grad_()), (model, Variable(inputs))):
+        log = []
+        record_all_hooks(network, log)
+        network(x).pow(2).sum().backward()
+        logs.append(log)
+    expected, actual = logs
+    assert [entry[:2] for entry in actual] == [entry[:2] for entry in expected]
+    for mine, theirs in zip(actual, expected, strict=True):
+        for a, b in zip(mine[2:], theirs[2:], strict=True):
+            if b is None:
+                assert a is None
+            else:
+                torch.testing.assert_close(a, b)
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+def test_full_backward_hook_on_the_first_layer_with_data_input_and_replacement():
+    reference, model = networks()
+    inputs = torch.randn(5, 2, dtype=DOUBLE)
+    grads = []
+    for network, x in ((reference, inputs), (model, Variable(inputs, requires_grad=False))):
+        seen = []
+        network[0].register_full_backward_hook(lambda m, gin, gout, seen=seen: seen.append(gin))
+        network[2].register_full_backward_hook(lambda m, gin, gout: (gin[0] * 2,))
+        network(x).sum().backward()
+        assert seen == [(None,)]
+        grads.append(value(network[0].weight.grad))
+    torch.testing.assert_close(grads[1], grads[0])
+
+
+def test_forward_hooks_replace_inputs_and_outputs_and_handles_remove_them():
+    reference, model = networks()
+    inputs = torch.randn(3, 2, dtype=DOUBLE)
+    outputs = []
+    for network, x in ((reference, inputs), (model, Variable(inputs, requires_grad=False))):
+        pre = network.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+        post = network[2].register_forward_hook(lambda m, args, out: out + 1)
+        outputs.append(value(network(x)))
+        pre.remove()
+        post.remove()
+        outputs.append(value(network(x)))
+    torch.testing.assert_close(outputs[2], outputs[0])
+    torch.testing.assert_close(outputs[3], outputs[1])
+
+
+def test_a_module_without_hooks_runs_as_a_chain_and_one_with_hooks_splits_it():
+    from autogradlib import operators as ops
+
+    _, model = networks()
+    x = Variable(torch.randn(3, 2, dtype=DOUBLE), requires_grad=False)
+    assert isinstance(model(x).grad_op, ops.Chain)
+    model[1].register_forward_hook(lambda m, args, out: None)
+    assert not isinstance(model(x).grad_op, ops.Chain)
