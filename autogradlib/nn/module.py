@@ -57,10 +57,10 @@ class Module:
             return self.forward(*args, **kwargs)
         return call_with_hooks(self, args, kwargs)
 
-    # --- Hooks, as PyTorch's -----------------------------------------------------------------------
+    # --- Hooks, as PyTorch's ---------------------------------------------------------------------
 
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """hook(module, args) runs before forward; a result (a tuple, or one value) replaces args."""
+        """hook(module, args) runs before forward; a result (a tuple or one value) replaces args."""
         return self._hook_registry().add("forward_pre", hook)
 
     def register_forward_hook(self, hook) -> RemovableHandle:
