@@ -19,6 +19,10 @@ from autogradlib.grad_operator import GradOperator
 from autogradlib.gradcheck import gradcheck, gradgradcheck
 from autogradlib.variable import Variable
 
+# isort: split
+# After Variable: importing the engine first would import it before the Variable it needs.
+from autogradlib import func
+
 __all__ = [
     "AnomalyError",
     "CheckpointError",
@@ -33,6 +37,7 @@ __all__ = [
     "cat",
     "detect_anomaly",
     "enable_grad",
+    "func",
     "grad",
     "gradcheck",
     "gradgradcheck",
