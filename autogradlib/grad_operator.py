@@ -38,6 +38,7 @@ class GradOperator:
     released = False
     retained = None
     hooks = None
+    backward_of = None  # for an operator recorded by a backward (create_graph): whose pass_grad
     label = "GradOperator"
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -122,10 +123,12 @@ class GradOperator:
         """pass_grad on Variables, for create_graph=True: it runs on a copy of this operator whose
         saved operands and output are Variables of the graph, so its arithmetic is recorded and
         the gradients it returns can be differentiated again."""
+        start = next(_creation_order)
         grads = self.recorded_copy().pass_grad(grad_output)
         if isinstance(grads, (torch.Tensor, Variable)):
             grads = (grads,)
         grads = tuple(grads)
+        mark_recorded_by(self.label, grads, start)
         for index, grad in enumerate(grads):
             if isinstance(grad, torch.Tensor):
                 raise GraphError(
@@ -187,13 +190,15 @@ class GradOperator:
 
     def release(self) -> None:
         """Free what forward saved; a later backward through here raises GraphError."""
-        retained, hooks = self.retained, self.hooks
+        retained, hooks, backward_of = self.retained, self.hooks, self.backward_of
         self.__dict__.clear()
         self.released = True
         if retained is not None:
             self.retained = retained
         if hooks is not None:
             self.hooks = hooks
+        if backward_of is not None:
+            self.backward_of = backward_of
 
     def sources(self) -> list:
         """Where each operand's gradient goes: a leaf Variable, the operator that made the operand,
@@ -206,6 +211,18 @@ class GradOperator:
 
     def __repr__(self) -> str:
         return f"<{self.label} operator>"
+
+
+def mark_recorded_by(label: str, grads: tuple, start: int) -> None:
+    """Mark the operators that `label`'s pass_grad recorded (those created after `start`), so
+    that a drawing of a double-backward graph tells them apart."""
+    stack = [grad.grad_op for grad in grads if isinstance(grad, Variable) and grad.grad_op]
+    while stack:
+        operator = stack.pop()
+        if operator.sequence <= start or operator.backward_of is not None:
+            continue
+        operator.backward_of = label
+        stack += [source for source in operator.inputs if isinstance(source, GradOperator)]
 
 
 def check_dtypes_match(label: str, tensors: list) -> None:
