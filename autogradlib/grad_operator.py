@@ -153,20 +153,8 @@ class GradOperator:
                 known[tensor_id] = source
         known[self.output_id] = self
 
-        def recorded(value):
-            if isinstance(value, torch.Tensor):
-                source = known.get(id(value), value)
-                if source is None or source is value:
-                    return value
-                if isinstance(source, Variable):
-                    return source  # a leaf
-                return Variable._from_operator(value, source)
-            if isinstance(value, (tuple, list)):
-                return type(value)(recorded(item) for item in value)
-            return value
-
         for name, value in self.__dict__.items():
-            setattr(copy, name, recorded(value))
+            setattr(copy, name, as_recorded(value, known))
         copy.rebuild_saved()
         for name, value in copy.__dict__.items():
             items = value if isinstance(value, (tuple, list)) else (value,)
@@ -211,6 +199,21 @@ class GradOperator:
 
     def __repr__(self) -> str:
         return f"<{self.label} operator>"
+
+
+def as_recorded(value, known: dict):
+    """A saved value with its operand and output tensors as Variables of the graph (see
+    recorded_copy); a module-level function, as a recursive closure would be a reference cycle."""
+    if isinstance(value, torch.Tensor):
+        source = known.get(id(value), value)
+        if source is None or source is value:
+            return value
+        if isinstance(source, Variable):
+            return source  # a leaf
+        return Variable._from_operator(value, source)
+    if isinstance(value, (tuple, list)):
+        return type(value)(as_recorded(item, known) for item in value)
+    return value
 
 
 def mark_recorded_by(label: str, grads: tuple, start: int) -> None:
