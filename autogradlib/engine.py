@@ -225,11 +225,15 @@ class BackwardPass:
             shape = source.tensor.shape  # a leaf
             if grad.shape != shape:
                 grad = sum_to_shape(grad, shape, operator.label)
+            if wanted is not None:  # grad(): only the leaves asked about, nothing accumulated
+                if id(source) in wanted.leaves:
+                    if hooks.leaf_hooks:
+                        grad = hooks.run_leaf_hooks(source, grad)
+                    wanted.add(id(source), grad)
+                continue
             if hooks.leaf_hooks:
                 grad = hooks.run_leaf_hooks(source, grad)
-            if wanted is not None:
-                wanted.add_leaf(source, grad)
-            elif self.create_graph:
+            if self.create_graph:
                 accumulate_into_leaf(source, grad, shared=False)
             elif source.grad is None and grad is not grad_output and not grad._is_view():
                 source.grad = grad  # the common case, inline: a leaf's first, unshared gradient
