@@ -28,7 +28,8 @@ NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.(\d*))?(?:e[-+]?\d+)?")
 
 def load(name: str, kind: str):
     """Import examples/ports/<name>/<kind>.py as a fresh module."""
-    spec = importlib.util.spec_from_file_location(f"ports_{name}_{kind}", PORTS / name / f"{kind}.py")
+    path = PORTS / name / f"{kind}.py"
+    spec = importlib.util.spec_from_file_location(f"ports_{name}_{kind}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -80,7 +81,7 @@ def assert_same(actual, expected, tolerance: dict, where: str = "result") -> Non
             assert_same(actual[key], expected[key], tolerance, f"{where}[{key!r}]")
     elif isinstance(expected, (list, tuple)):
         assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), where
-        for index, (a, e) in enumerate(zip(actual, expected)):
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_same(a, e, tolerance, f"{where}[{index}]")
     elif isinstance(expected, float):
         assert isinstance(actual, float), f"{where}: {actual!r} is not a float"
@@ -104,7 +105,7 @@ def assert_same_printout(actual: str, expected: str, tolerance: dict) -> None:
     assert len(actual.splitlines()) == len(expected.splitlines()), actual
     actual_numbers, expected_numbers = printed_numbers(actual), printed_numbers(expected)
     assert len(actual_numbers) == len(expected_numbers), actual
-    for (a, unit), (e, _) in zip(actual_numbers, expected_numbers):
+    for (a, unit), (e, _) in zip(actual_numbers, expected_numbers, strict=True):
         # A printed value may round the other way when the values differ in the last bits.
         assert abs(a - e) <= tolerance["rel_tol"] * abs(e) + tolerance["abs_tol"] + unit, (a, e)
 
@@ -154,7 +155,8 @@ def test_port_changes_only_imports_and_variable_wraps(name):
 
 def test_docs_table_counts_each_port():
     table = (ROOT / "docs" / "ports.md").read_text()
-    rows = {row.split("|")[1].strip(" `"): row for row in table.splitlines() if row.startswith("| `")}
+    lines = table.splitlines()
+    rows = {row.split("|")[1].strip(" `"): row for row in lines if row.startswith("| `")}
     assert sorted(rows) == NAMES
     for name in NAMES:
         imports, wraps = count_changes(name)

@@ -7,7 +7,7 @@ Shrunk: Fashion-MNIST replaced by 1,000 + 200 synthetic 784-pixel images (10 ran
 templates plus noise; no download), 10 epochs -> 5, the Animator replaced by a print;
 `torch.nn.Module` / `torch.optim.X` written `nn.Module` / `optim.X` after
 `from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
-The port (port.py) swaps the imports and writes `Variable(...)` for `Variable(...)`, nothing else.
+The port (port.py) swaps the imports and writes `Variable(...)` for `nn.Parameter(...)`, nothing else.
 """
 
 import torch

@@ -5,7 +5,7 @@ Source: pytorch/tutorials, beginner_source/nn_tutorial.py, "Using torch.nn.funct
 Shrunk: MNIST replaced by 1,000 synthetic 784-pixel images (10 random sparse templates plus noise) (no
 download); the notebook's bare expressions printed; wrapped in main(seed) with
 torch.manual_seed(seed).
-The port (port.py) swaps the imports and writes `Variable(...)` for `Variable(...)`, nothing else.
+The port (port.py) swaps the imports and writes `Variable(...)` for `nn.Parameter(...)`, nothing else.
 """
 
 import math
