@@ -38,6 +38,10 @@ NEEDS = {
         "`F.smooth_l1_loss`, `param.data.add_`, `'{:+.2f}'.format(v)`, PyTorch's `nn.Linear` init"
     ),
     "liuer_logistic_bce": "`nn.BCELoss(reduction='sum')`, `torch.sigmoid`",
+    "makemore_adamw": (
+        "`optim.AdamW`, `nn.Embedding`, `torch.cat` of Variables, `cross_entropy(ignore_index)`, "
+        "`torch.inference_mode()`, `torch.multinomial(v)`"
+    ),
     "makemore_bigram": (
         "`F.one_hot`, `tensor @ v`, `sum(1, "
         "keepdims=True)`, `W.data += ...`, `torch.multinomial(v)`"

@@ -153,6 +153,10 @@ def test_port_changes_only_imports_and_variable_wraps(name):
     ), "a port imports nn and optim from Autogradlib"
 
 
+def test_readme_counts_the_programs():
+    assert f"the {len(NAMES)} public programs ported" in (ROOT / "README.md").read_text()
+
+
 def test_docs_table_counts_each_port():
     table = (ROOT / "docs" / "ports.md").read_text()
     lines = table.splitlines()
