@@ -3,7 +3,7 @@
 Source: d2l-ai/d2l-en, chapter_multilayer-perceptrons/weight-decay.md, PyTorch tab
 (https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's synthetic_data, load_array,
 Accumulator and evaluate_loss as the book defines them.
-Shrunk: 100 epochs -> 40; the Animator replaced by a print every 10 epochs; `torch.optim.SGD` written `optim.SGD`
+Shrunk: 100 epochs -> 20; the Animator replaced by a print every 5 epochs; `torch.optim.SGD` written `optim.SGD`
 after `from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
@@ -65,7 +65,7 @@ def main(seed=0):
         for param in net.parameters():
             param.data.normal_()
         loss = nn.MSELoss(reduction="none")
-        num_epochs, lr = 40, 0.003
+        num_epochs, lr = 20, 0.003
         # The bias parameter has not decayed
         trainer = optim.SGD(
             [{"params": net[0].weight, "weight_decay": wd}, {"params": net[0].bias}], lr=lr
@@ -76,7 +76,7 @@ def main(seed=0):
                 l = loss(net(X), y)
                 l.mean().backward()
                 trainer.step()
-            if (epoch + 1) % 10 == 0:
+            if (epoch + 1) % 5 == 0:
                 train_loss = evaluate_loss(net, train_iter, loss)
                 test_loss = evaluate_loss(net, test_iter, loss)
                 print(f"epoch {epoch + 1}: train {train_loss:.6g}, test {test_loss:.6g}")

@@ -3,7 +3,7 @@
 Source: d2l-ai/d2l-en, chapter_multilayer-perceptrons/weight-decay.md, PyTorch tab
 (https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's synthetic_data, load_array, linreg,
 squared_loss, sgd, Accumulator and evaluate_loss as the book defines them.
-Shrunk: 100 epochs -> 40; the Animator replaced by a print every 10 epochs; wrapped in main(seed) with
+Shrunk: 100 epochs -> 20; the Animator replaced by a print every 5 epochs; wrapped in main(seed) with
 torch.manual_seed(seed).
 The port (port.py) swaps the imports and wraps the learnable tensors in Variable(...), nothing else.
 """
@@ -88,7 +88,7 @@ def main(seed=0):
     def train(lambd):
         w, b = init_params()
         net, loss = lambda X: linreg(X, w, b), squared_loss
-        num_epochs, lr = 40, 0.003
+        num_epochs, lr = 20, 0.003
         for epoch in range(num_epochs):
             for X, y in train_iter:
                 # The L2 norm penalty term has been added, and broadcasting
@@ -96,7 +96,7 @@ def main(seed=0):
                 l = loss(net(X), y) + lambd * l2_penalty(w)
                 l.sum().backward()
                 sgd([w, b], lr, batch_size)
-            if (epoch + 1) % 10 == 0:
+            if (epoch + 1) % 5 == 0:
                 train_loss = evaluate_loss(net, train_iter, loss)
                 test_loss = evaluate_loss(net, test_iter, loss)
                 print(f"epoch {epoch + 1}: train {train_loss:.6g}, test {test_loss:.6g}")

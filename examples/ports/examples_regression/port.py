@@ -3,7 +3,7 @@
 Source: pytorch/examples, regression/main.py (https://github.com/pytorch/examples), BSD-3-Clause;
 the update `param.data.add_(-0.1 * param.grad)` as in the file's earlier versions (the current
 one calls `param.add_` on a leaf outside no_grad, which PyTorch 2 refuses).
-Shrunk: at most 200 batches (the stop criterion loss < 1e-3 kept); `torch.nn.Linear` written
+Shrunk: at most 100 batches (the stop criterion loss < 1e-3 kept); `torch.nn.Linear` written
 `nn.Linear` after `from torch import nn`; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
@@ -71,7 +71,7 @@ def main(seed=0):
             param.data.add_(-0.1 * param.grad)
 
         # Stop criterion
-        if loss < 1e-3 or batch_idx == 200:
+        if loss < 1e-3 or batch_idx == 100:
             break
 
     print("Loss: {:.6f} after {} batches".format(loss, batch_idx))

@@ -5,7 +5,7 @@ Source: karpathy/makemore, makemore.py (https://github.com/karpathy/makemore), M
 generate, print_samples, evaluate, CharDataset, create_datasets, InfiniteDataLoader and the
 training loop, for `--type mlp`.
 Shrunk: names.txt replaced by its first 64 names written out (test set: 10%); n_embd 64 -> 16,
-n_embd2 64 -> 32, batch size 32, 120 steps (evaluation every 60, not 500); no TensorBoard
+n_embd2 64 -> 32, batch size 32, 50 steps (evaluation every 25, not 500); no TensorBoard
 writer, no saving, no timing; num_workers=0 and no pin_memory (CPU); the command-line arguments
 and the globals that print_samples reads gathered in main(seed), seed 3407 as makemore's default;
 `torch.optim.AdamW` written `optim.AdamW` after `from torch import optim`.
@@ -282,14 +282,14 @@ def main(seed=3407):
             print(f"step {step} | loss {loss.item():.4f}")
 
         # evaluate the model
-        if step > 0 and step % 60 == 0:
+        if step > 0 and step % 25 == 0:
             train_loss = evaluate(model, train_dataset, batch_size=100, max_batches=10)
             test_loss = evaluate(model, test_dataset, batch_size=100, max_batches=10)
             print(f"step {step} train loss: {train_loss} test loss: {test_loss}")
 
         step += 1
         # termination conditions
-        if step >= 120:
+        if step >= 50:
             break
 
     samples = print_samples(num=10)

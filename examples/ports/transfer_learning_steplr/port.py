@@ -3,7 +3,7 @@
 Source: pytorch/tutorials, beginner_source/transfer_learning_tutorial.py, train_model and the
 "Finetuning the ConvNet" set-up (https://github.com/pytorch/tutorials), BSD-3-Clause.
 Shrunk: the pretrained ResNet-18 and the ants/bees images (downloads) replaced by a small MLP
-head on 1,000 + 200 synthetic 64-feature "image embeddings" of 2 classes; 25 epochs -> 10 (the
+head on 500 + 100 synthetic 64-feature "image embeddings" of 2 classes; 25 epochs -> 10 (the
 StepLR step of 7 epochs still falls inside); the timing lines left out; `best_model_wts` kept in
 memory with copy.deepcopy (as the tutorial's first versions) instead of a temporary file;
 wrapped in main(seed) with torch.manual_seed(seed).
@@ -33,7 +33,7 @@ def synthetic_embeddings(generator, n_train, n_val):
 
 def main(seed=0):
     torch.manual_seed(seed)
-    image_datasets = synthetic_embeddings(torch.Generator().manual_seed(seed), 1000, 200)
+    image_datasets = synthetic_embeddings(torch.Generator().manual_seed(seed), 500, 100)
     dataloaders = {
         x: DataLoader(image_datasets[x], batch_size=4 * 16, shuffle=True) for x in ["train", "val"]
     }
