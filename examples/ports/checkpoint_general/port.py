@@ -1,14 +1,14 @@
 """Saving and loading a general checkpoint: model and optimizer state dicts, resumed training.
 
 Source: pytorch/tutorials, recipes_source/recipes/saving_and_loading_a_general_checkpoint.py
-(https://github.com/pytorch/tutorials), BSD-3-Clause: its Net (two convolutions, max pooling,
-three linear layers) and SGD(lr=0.001, momentum=0.9).
-Shrunk: the recipe only saves and loads; here the net first trains 5 steps on random 32x32
-images, is saved, loaded into a fresh Net and optimizer (the recipe's `optim.SGD(net.parameters(),
-...)` after loading is a slip: `model.parameters()` here), and both train 5 more steps, which must
-agree; the file goes to a temporary folder; wrapped in main(seed) with torch.manual_seed(seed).
-The port (port.py) swaps the imports, nothing else (torch.save / torch.load store the state
-dicts, which hold plain tensors).
+(https://github.com/pytorch/tutorials), BSD-3-Clause: its Net (two convolutions, max pooling, three
+linear layers) and SGD(lr=0.001, momentum=0.9).
+Shrunk: the recipe only saves and loads; here the net first trains 5 steps on random 32x32 images,
+is saved, loaded into a fresh Net and optimizer (the recipe's `optim.SGD(net.parameters(), ...)`
+after loading is a slip: `model.parameters()` here), and both train 5 more steps, which must agree;
+the file goes to a temporary folder; wrapped in main(seed) with torch.manual_seed(seed).
+The port (port.py) swaps the imports, nothing else (torch.save / torch.load store the state dicts,
+which hold plain tensors).
 """
 
 import os

@@ -1,8 +1,8 @@
 """Dive into Deep Learning 3.2: linear regression implemented from scratch.
 
 Source: d2l-ai/d2l-en, chapter_linear-networks/linear-regression-scratch.md, PyTorch tab
-(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's synthetic_data, linreg, squared_loss
-and sgd as the chapter defines them.
+(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's synthetic_data, linreg, squared_loss and
+sgd as the chapter defines them.
 Shrunk: nothing (1,000 examples, 3 epochs, as in the book); wrapped in main(seed) with
 torch.manual_seed(seed) and random.seed(seed).
 The port (port.py) swaps the imports and wraps the learnable tensors in Variable(...), nothing else.

@@ -1,13 +1,14 @@
 """Dive into Deep Learning 5.2: a multilayer perceptron implemented from scratch.
 
 Source: d2l-ai/d2l-en, chapter_multilayer-perceptrons/mlp-scratch.md, PyTorch tab
-(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's Accumulator, accuracy,
-evaluate_accuracy, train_epoch_ch3 and train_ch3 as chapter 3 defines them.
-Shrunk: Fashion-MNIST replaced by 1,000 + 200 synthetic 784-pixel images (10 random sparse
-templates plus noise; no download), 10 epochs -> 5, the Animator replaced by a print;
-`torch.nn.Module` / `torch.optim.X` written `nn.Module` / `optim.X` after
-`from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
-The port (port.py) swaps the imports and writes `Variable(...)` for `nn.Parameter(...)`, nothing else.
+(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's Accumulator, accuracy, evaluate_accuracy,
+train_epoch_ch3 and train_ch3 as chapter 3 defines them.
+Shrunk: Fashion-MNIST replaced by 1,000 + 200 synthetic 784-pixel images (10 random sparse templates
+plus noise; no download), 10 epochs -> 5, the Animator replaced by a print; `torch.nn.Module` /
+`torch.optim.X` written `nn.Module` / `optim.X` after `from torch import nn, optim`; wrapped in
+main(seed) with torch.manual_seed(seed).
+The port (port.py) swaps the imports and writes `Variable(...)` for `nn.Parameter(...)`, nothing
+else.
 """
 
 import torch

@@ -1,12 +1,12 @@
 """Dive into Deep Learning 3.6: softmax regression implemented from scratch.
 
 Source: d2l-ai/d2l-en, chapter_linear-networks/softmax-regression-scratch.md, PyTorch tab
-(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's Accumulator, accuracy,
-evaluate_accuracy, train_epoch_ch3, train_ch3 and sgd as the book defines them.
-Shrunk: Fashion-MNIST replaced by 1,000 + 200 synthetic 784-pixel images (10 random sparse
-templates plus noise; no download), 10 epochs -> 5, the Animator replaced by a print;
-`torch.nn.Module` / `torch.optim.Optimizer` written `nn.Module` / `optim.Optimizer` after
-`from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
+(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's Accumulator, accuracy, evaluate_accuracy,
+train_epoch_ch3, train_ch3 and sgd as the book defines them.
+Shrunk: Fashion-MNIST replaced by 1,000 + 200 synthetic 784-pixel images (10 random sparse templates
+plus noise; no download), 10 epochs -> 5, the Animator replaced by a print; `torch.nn.Module` /
+`torch.optim.Optimizer` written `nn.Module` / `optim.Optimizer` after `from torch import nn, optim`;
+wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports and wraps the learnable tensors in Variable(...), nothing else.
 """
 

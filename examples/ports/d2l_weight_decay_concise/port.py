@@ -1,10 +1,10 @@
 """Dive into Deep Learning 5.5: weight decay, concise implementation (SGD parameter groups).
 
 Source: d2l-ai/d2l-en, chapter_multilayer-perceptrons/weight-decay.md, PyTorch tab
-(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's synthetic_data, load_array,
-Accumulator and evaluate_loss as the book defines them.
-Shrunk: 100 epochs -> 20; the Animator replaced by a print every 5 epochs; `torch.optim.SGD` written `optim.SGD`
-after `from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
+(https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's synthetic_data, load_array, Accumulator
+and evaluate_loss as the book defines them.
+Shrunk: 100 epochs -> 20; the Animator replaced by a print every 5 epochs; `torch.optim.SGD` written
+`optim.SGD` after `from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
 

@@ -3,8 +3,8 @@
 Source: d2l-ai/d2l-en, chapter_multilayer-perceptrons/weight-decay.md, PyTorch tab
 (https://github.com/d2l-ai/d2l-en; code MIT-0), with d2l's synthetic_data, load_array, linreg,
 squared_loss, sgd, Accumulator and evaluate_loss as the book defines them.
-Shrunk: 100 epochs -> 20; the Animator replaced by a print every 5 epochs; wrapped in main(seed) with
-torch.manual_seed(seed).
+Shrunk: 100 epochs -> 20; the Animator replaced by a print every 5 epochs; wrapped in main(seed)
+with torch.manual_seed(seed).
 The port (port.py) swaps the imports and wraps the learnable tensors in Variable(...), nothing else.
 """
 

@@ -1,8 +1,8 @@
 """pytorch/examples, regression: fit a degree-4 polynomial with one nn.Linear and smooth L1 loss.
 
 Source: pytorch/examples, regression/main.py (https://github.com/pytorch/examples), BSD-3-Clause;
-the update `param.data.add_(-0.1 * param.grad)` as in the file's earlier versions (the current
-one calls `param.add_` on a leaf outside no_grad, which PyTorch 2 refuses).
+the update `param.data.add_(-0.1 * param.grad)` as in the file's earlier versions (the current one
+calls `param.add_` on a leaf outside no_grad, which PyTorch 2 refuses).
 Shrunk: at most 100 batches (the stop criterion loss < 1e-3 kept); `torch.nn.Linear` written
 `nn.Linear` after `from torch import nn`; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.

@@ -1,8 +1,8 @@
 """PyTorch Deep Learning Practice (Liu Er), lecture 6: logistic regression with nn.BCELoss.
 
-Source: the course "PyTorch深度学习实践" by Hongpu Liu (Bilibili), lecture 6's program, as
-published in many public course repositories (e.g. LSouba/PyTorch-Tutorial-Bilibili-HongpuLiu
-on GitHub); no licence stated.
+Source: the course "PyTorch深度学习实践" by Hongpu Liu (Bilibili), lecture 6's program, as published in
+many public course repositories (e.g. LSouba/PyTorch-Tutorial-Bilibili-HongpuLiu on GitHub); no
+licence stated.
 Shrunk: 1000 epochs -> 300, printing every 50; `torch.nn.X` / `torch.optim.X` written `nn.X` /
 `optim.X` after `from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.

@@ -2,12 +2,12 @@
 trained with AdamW from an infinite DataLoader, evaluated under inference_mode, then sampled.
 
 Source: karpathy/makemore, makemore.py (https://github.com/karpathy/makemore), MIT licence: MLP,
-generate, print_samples, evaluate, CharDataset, create_datasets, InfiniteDataLoader and the
-training loop, for `--type mlp`.
+generate, print_samples, evaluate, CharDataset, create_datasets, InfiniteDataLoader and the training
+loop, for `--type mlp`.
 Shrunk: names.txt replaced by its first 64 names written out (test set: 10%); n_embd 64 -> 16,
-n_embd2 64 -> 32, batch size 32, 50 steps (evaluation every 25, not 500); no TensorBoard
-writer, no saving, no timing; num_workers=0 and no pin_memory (CPU); the command-line arguments
-and the globals that print_samples reads gathered in main(seed), seed 3407 as makemore's default;
+n_embd2 64 -> 32, batch size 32, 50 steps (evaluation every 25, not 500); no TensorBoard writer, no
+saving, no timing; num_workers=0 and no pin_memory (CPU); the command-line arguments and the globals
+that print_samples reads gathered in main(seed), seed 3407 as makemore's default;
 `torch.optim.AdamW` written `optim.AdamW` after `from torch import optim`.
 The port (port.py) swaps the imports, nothing else.
 """

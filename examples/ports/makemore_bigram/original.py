@@ -2,8 +2,8 @@
 
 Source: karpathy/nn-zero-to-hero, lectures/makemore/makemore_part1_bigrams.ipynb, "the neural
 network approach" (https://github.com/karpathy/nn-zero-to-hero), MIT licence.
-Shrunk: names.txt (32,033 names) replaced by its first 32 names written out; 100 steps and 5
-samples as in the lecture; the notebook's cells gathered in main(seed).
+Shrunk: names.txt (32,033 names) replaced by its first 32 names written out; 100 steps and 5 samples
+as in the lecture; the notebook's cells gathered in main(seed).
 The port (port.py) swaps the imports and wraps the learnable tensors in Variable(...), nothing else.
 """
 

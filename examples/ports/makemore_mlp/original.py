@@ -2,9 +2,9 @@
 
 Source: karpathy/nn-zero-to-hero, lectures/makemore/makemore_part2_mlp.ipynb
 (https://github.com/karpathy/nn-zero-to-hero), MIT licence.
-Shrunk: names.txt replaced by its first 32 names written out (no train/dev split); 200,000 steps
--> 200 at lr 0.1 (the lecture's decay to 0.01 comes after step 100,000); 5 samples; the
-notebook's cells gathered in main(seed).
+Shrunk: names.txt replaced by its first 32 names written out (no train/dev split); 200,000 steps ->
+200 at lr 0.1 (the lecture's decay to 0.01 comes after step 100,000); 5 samples; the notebook's
+cells gathered in main(seed).
 The port (port.py) swaps the imports and wraps the learnable tensors in Variable(...), nothing else.
 """
 

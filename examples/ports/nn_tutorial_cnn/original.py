@@ -2,9 +2,8 @@
 
 Source: pytorch/tutorials, beginner_source/nn_tutorial.py, with its Lambda module, preprocess,
 get_data, loss_batch and fit (https://github.com/pytorch/tutorials), BSD-3-Clause.
-Shrunk: MNIST replaced by 500 + 100 synthetic 28x28 images (10 random sparse templates plus
-noise; no download); 2 epochs as in the tutorial; wrapped in main(seed) with
-torch.manual_seed(seed).
+Shrunk: MNIST replaced by 500 + 100 synthetic 28x28 images (10 random sparse templates plus noise;
+no download); 2 epochs as in the tutorial; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else (the DataLoader is torch's, as in the tutorial).
 """
 

@@ -1,11 +1,12 @@
 """What is torch.nn really?, parts 2-3: F.cross_entropy, then an nn.Module with nn.Parameters.
 
-Source: pytorch/tutorials, beginner_source/nn_tutorial.py, "Using torch.nn.functional" and
-"Refactor using nn.Module" (https://github.com/pytorch/tutorials), BSD-3-Clause.
-Shrunk: MNIST replaced by 1,000 synthetic 784-pixel images (10 random sparse templates plus noise) (no
-download); the notebook's bare expressions printed; wrapped in main(seed) with
+Source: pytorch/tutorials, beginner_source/nn_tutorial.py, "Using torch.nn.functional" and "Refactor
+using nn.Module" (https://github.com/pytorch/tutorials), BSD-3-Clause.
+Shrunk: MNIST replaced by 1,000 synthetic 784-pixel images (10 random sparse templates plus noise)
+(no download); the notebook's bare expressions printed; wrapped in main(seed) with
 torch.manual_seed(seed).
-The port (port.py) swaps the imports and writes `Variable(...)` for `nn.Parameter(...)`, nothing else.
+The port (port.py) swaps the imports and writes `Variable(...)` for `nn.Parameter(...)`, nothing
+else.
 """
 
 import math

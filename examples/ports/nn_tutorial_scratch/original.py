@@ -2,9 +2,9 @@
 
 Source: pytorch/tutorials, beginner_source/nn_tutorial.py, "Neural net from scratch (without
 torch.nn)" (https://github.com/pytorch/tutorials), BSD-3-Clause.
-Shrunk: MNIST (50,000 images) replaced by 1,000 synthetic 784-pixel images whose 10 labels come
-from a random linear teacher (no download); 2 epochs as in the tutorial; the notebook's bare
-expressions printed; wrapped in main(seed) with torch.manual_seed(seed).
+Shrunk: MNIST (50,000 images) replaced by 1,000 synthetic 784-pixel images whose 10 labels come from
+a random linear teacher (no download); 2 epochs as in the tutorial; the notebook's bare expressions
+printed; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports and wraps the learnable tensors in Variable(...), nothing else.
 """
 

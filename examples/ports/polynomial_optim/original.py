@@ -2,8 +2,8 @@
 
 Source: pytorch/tutorials, beginner_source/examples_nn/polynomial_optim.py
 (https://github.com/pytorch/tutorials), BSD-3-Clause.
-Shrunk: 2000 -> 300 steps; `torch.nn.X` / `torch.optim.X` written `nn.X` / `optim.X` after
-`from torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
+Shrunk: 2000 -> 300 steps; `torch.nn.X` / `torch.optim.X` written `nn.X` / `optim.X` after `from
+torch import nn, optim`; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
 

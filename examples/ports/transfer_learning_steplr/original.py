@@ -2,11 +2,11 @@
 
 Source: pytorch/tutorials, beginner_source/transfer_learning_tutorial.py, train_model and the
 "Finetuning the ConvNet" set-up (https://github.com/pytorch/tutorials), BSD-3-Clause.
-Shrunk: the pretrained ResNet-18 and the ants/bees images (downloads) replaced by a small MLP
-head on 500 + 100 synthetic 64-feature "image embeddings" of 2 classes; 25 epochs -> 10 (the
-StepLR step of 7 epochs still falls inside); the timing lines left out; `best_model_wts` kept in
-memory with copy.deepcopy (as the tutorial's first versions) instead of a temporary file;
-wrapped in main(seed) with torch.manual_seed(seed).
+Shrunk: the pretrained ResNet-18 and the ants/bees images (downloads) replaced by a small MLP head
+on 500 + 100 synthetic 64-feature "image embeddings" of 2 classes; 25 epochs -> 10 (the StepLR step
+of 7 epochs still falls inside); the timing lines left out; `best_model_wts` kept in memory with
+copy.deepcopy (as the tutorial's first versions) instead of a temporary file; wrapped in main(seed)
+with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
 

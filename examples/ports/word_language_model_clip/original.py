@@ -1,13 +1,13 @@
 """pytorch/examples, word_language_model: the training loop with clip_grad_norm_ and manual SGD.
 
-Source: pytorch/examples, word_language_model/main.py (batchify, get_batch, train, evaluate and
-the epoch loop that divides the learning rate by 4 when validation stops improving)
+Source: pytorch/examples, word_language_model/main.py (batchify, get_batch, train, evaluate and the
+epoch loop that divides the learning rate by 4 when validation stops improving)
 (https://github.com/pytorch/examples), BSD-3-Clause.
-Shrunk: the Wikitext-2 corpus replaced by a few embedded sentences; the RNNModel (Embedding +
-LSTM) replaced by a feed-forward next-word model on one-hot words (its decoder and log_softmax
-kept), so `hidden`/`repackage_hidden` drop out; 3 epochs; `torch.nn.utils.clip_grad_norm_`
-written `nn.utils.clip_grad_norm_` after `import torch.nn as nn`; the timing fields left out of
-the log line; wrapped in main(seed) with torch.manual_seed(seed).
+Shrunk: the Wikitext-2 corpus replaced by a few embedded sentences; the RNNModel (Embedding + LSTM)
+replaced by a feed-forward next-word model on one-hot words (its decoder and log_softmax kept), so
+`hidden`/`repackage_hidden` drop out; 3 epochs; `torch.nn.utils.clip_grad_norm_` written
+`nn.utils.clip_grad_norm_` after `import torch.nn as nn`; the timing fields left out of the log
+line; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
 

@@ -3,9 +3,9 @@
 Source: yunjey/pytorch-tutorial, tutorials/01-basics/feedforward_neural_network/main.py
 (https://github.com/yunjey/pytorch-tutorial), MIT licence.
 Shrunk: MNIST (torchvision) replaced by 1,000 + 200 synthetic 28x28 images (10 random sparse
-templates plus noise; no download); hidden 500 -> 100, printing every 5 steps; the
-device lines and the final torch.save left out; `torch.optim.Adam` written
-`optim.Adam` after `import torch.optim as optim`; wrapped in main(seed) with torch.manual_seed(seed).
+templates plus noise; no download); hidden 500 -> 100, printing every 5 steps; the device lines and
+the final torch.save left out; `torch.optim.Adam` written `optim.Adam` after `import torch.optim as
+optim`; wrapped in main(seed) with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
 

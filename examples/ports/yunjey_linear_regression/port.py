@@ -3,8 +3,8 @@
 Source: yunjey/pytorch-tutorial, tutorials/01-basics/linear_regression/main.py
 (https://github.com/yunjey/pytorch-tutorial), MIT licence.
 Shrunk: the matplotlib plot and the final torch.save left out (the predictions are returned);
-`torch.optim.SGD` written
-`optim.SGD` after `import torch.optim as optim`; wrapped in main(seed) with torch.manual_seed(seed).
+`torch.optim.SGD` written `optim.SGD` after `import torch.optim as optim`; wrapped in main(seed)
+with torch.manual_seed(seed).
 The port (port.py) swaps the imports, nothing else.
 """
 

@@ -2,10 +2,10 @@
 
 Source: mrdbourke/pytorch-deep-learning, 02_pytorch_classification.ipynb, CircleModelV2 and its
 training loop (https://github.com/mrdbourke/pytorch-deep-learning), MIT licence.
-Shrunk: sklearn's make_circles(1000, noise=0.03, random_state=42) and train_test_split written
-out with numpy / torch (same shapes, no sklearn); 1000 epochs -> 100, printing every 25; the
-device lines left out; `torch.optim.SGD` written `optim.SGD` after `from torch import nn, optim`;
-wrapped in main(seed).
+Shrunk: sklearn's make_circles(1000, noise=0.03, random_state=42) and train_test_split written out
+with numpy / torch (same shapes, no sklearn); 1000 epochs -> 100, printing every 25; the device
+lines left out; `torch.optim.SGD` written `optim.SGD` after `from torch import nn, optim`; wrapped
+in main(seed).
 The port (port.py) swaps the imports, nothing else.
 """
 
