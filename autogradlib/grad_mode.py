@@ -3,6 +3,8 @@
 import contextlib
 import threading
 
+import torch
+
 
 class _GradMode(threading.local):
     enabled = True
@@ -12,8 +14,9 @@ grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """True when operations on Variables that require grad are recorded."""
-    return grad_mode.enabled
+    """True when operations on Variables that require grad are recorded: neither our no_grad()
+    nor torch's (no_grad, inference_mode, set_grad_enabled(False)) is in force."""
+    return grad_mode.enabled and torch.is_grad_enabled()
 
 
 class set_grad_enabled(contextlib.ContextDecorator):

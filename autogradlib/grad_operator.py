@@ -92,7 +92,8 @@ class GradOperator:
         variable.tensor = output
         variable.grad = None
         variable.name = None
-        if grad_mode.enabled and True in needs_input_grad:
+        # torch.no_grad() and torch.inference_mode() stop the recording too, as ported code expects.
+        if grad_mode.enabled and True in needs_input_grad and torch.is_grad_enabled():
             # The graph keeps operators and leaves, never the intermediate Variables: an
             # activation lives on only in what the operators that read it saved.
             operator.inputs = sources

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections import namedtuple
 
@@ -191,6 +192,8 @@ class Variable:
 
     def to(self, *args, **kwargs) -> Variable:
         """Move or cast; differentiable, so gradients flow back in the original dtype and device."""
+        # to(other) takes other's dtype and device, whether other is a tensor or a Variable.
+        args = tuple(arg.tensor if isinstance(arg, Variable) else arg for arg in args)
         moved = ops.To.apply(self, args=args, kwargs=kwargs)
         return moved if moved.tensor.is_floating_point() else moved.detach()
 
@@ -215,10 +218,12 @@ class Variable:
     def cuda(self, device=None) -> Variable:
         return self.to("cuda" if device is None else device)
 
-    def argmax(self, dim=None, keepdim: bool = False) -> Variable:
+    def argmax(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+        keepdim = keepdim if keepdims is None else keepdims
         return Variable._from_tensor(self.tensor.argmax(dim, keepdim))
 
-    def argmin(self, dim=None, keepdim: bool = False) -> Variable:
+    def argmin(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+        keepdim = keepdim if keepdims is None else keepdims
         return Variable._from_tensor(self.tensor.argmin(dim, keepdim))
 
     # --- Comparisons: plain boolean Variables, as torch returns boolean tensors --------------
@@ -298,16 +303,14 @@ class Variable:
     def __getitem__(self, index):
         return ops.Index.apply(self, index=_unwrap_index(index))
 
-    add, sub, mul, div, pow, matmul, neg = (
-        __add__,
-        __sub__,
+    mul, div, pow, matmul, neg = (
         __mul__,
         __truediv__,
         __pow__,
         __matmul__,
         __neg__,
     )
-    multiply, subtract, divide, true_divide = mul, sub, div, div
+    multiply, divide, true_divide = mul, div, div
 
     def exp(self):
         return ops.Exp.apply(self)
@@ -340,28 +343,42 @@ class Variable:
 
     clip = clamp
 
-    def softmax(self, dim: int):
-        return ops.Softmax.apply(self, dim=dim)
+    def softmax(self, dim: int, dtype: torch.dtype | None = None):
+        source = self if dtype is None else self.to(dtype)
+        return ops.Softmax.apply(source, dim=dim)
 
-    def log_softmax(self, dim: int):
-        return ops.LogSoftmax.apply(self, dim=dim)
+    def log_softmax(self, dim: int, dtype: torch.dtype | None = None):
+        source = self if dtype is None else self.to(dtype)
+        return ops.LogSoftmax.apply(source, dim=dim)
 
-    def sum(self, dim=None, keepdim: bool = False):
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None, keepdims: bool | None = None):
+        keepdim = keepdim if keepdims is None else keepdims
+        source = self if dtype is None else self.to(dtype)
+        return ops.Sum.apply(source, dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim: bool = False):
-        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None, keepdims: bool | None = None):
+        keepdim = keepdim if keepdims is None else keepdims
+        source = self if dtype is None else self.to(dtype)
+        return ops.Mean.apply(source, dim=dim, keepdim=keepdim)
 
-    def max(self, dim: int | None = None, keepdim: bool = False):
-        """The largest element; with `dim`, (values, indices) along it, as torch.max."""
+    def max(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None):
+        """The largest element; with `dim`, (values, indices) along it; with a tensor or Variable,
+        the element-wise maximum: as torch.max."""
+        if isinstance(dim, (Variable, torch.Tensor)):
+            return ops.Maximum.apply(self, dim)
+        keepdim = keepdim if keepdims is None else keepdims
         if dim is None:
             return ops.Max.apply(self)
         indices = self.tensor.argmax(dim, keepdim=True)
         values = ops.MaxAlong.apply(self, dim=dim, indices=indices, keepdim=keepdim)
         return MinMaxResult(values, indices if keepdim else indices.squeeze(dim))
 
-    def min(self, dim: int | None = None, keepdim: bool = False):
-        """The smallest element; with `dim`, (values, indices) along it, as torch.min."""
+    def min(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None):
+        """The smallest element; with `dim`, (values, indices) along it; with a tensor or Variable,
+        the element-wise minimum: as torch.min."""
+        if isinstance(dim, (Variable, torch.Tensor)):
+            return ops.Minimum.apply(self, dim)
+        keepdim = keepdim if keepdims is None else keepdims
         if dim is None:
             return ops.Min.apply(self)
         indices = self.tensor.argmin(dim, keepdim=True)
@@ -429,12 +446,250 @@ class Variable:
             return self
         return ops.Clone.apply(self, memory_format=torch.contiguous_format)
 
+    # --- The everyday Tensor surface: torch functions, formatting, more methods -----------------
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """torch.exp(v), torch.cat([v, w]), tensor + v, F.relu(v): Autogradlib's operations
+        (see torch_functions.py); a torch function it does not know raises a TypeError."""
+        return torch_functions.dispatch(func, args, kwargs or {})
+
+    def __format__(self, format_spec: str) -> str:
+        """f"{loss:.4f}" on a 0-d Variable formats its number, as torch does for 0-d tensors."""
+        if self.tensor.dim() == 0:
+            return format(self.tensor.item(), format_spec)
+        return object.__format__(self, format_spec)
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(v): the tensor's values (not an array of Variables)."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __contains__(self, element) -> bool:
+        element = element.tensor if isinstance(element, Variable) else element
+        return element in self.tensor
+
+    def type(self, dtype=None, non_blocking: bool = False):
+        """Without an argument, the type's name ('torch.FloatTensor'); with a dtype or a name such
+        as 'torch.DoubleTensor', this Variable cast to it (differentiable, like to())."""
+        if dtype is None:
+            return self.tensor.type()
+        if isinstance(dtype, str):  # 'torch.cuda.FloatTensor' names a device too
+            return self.to(self.tensor.new_empty(0).type(dtype), non_blocking=non_blocking)
+        return self.to(dtype, non_blocking=non_blocking)
+
+    def type_as(self, other) -> Variable:
+        return self.to(other.dtype)
+
+    def element_size(self) -> int:
+        return self.tensor.element_size()
+
+    def is_floating_point(self) -> bool:
+        return self.tensor.is_floating_point()
+
+    def new_zeros(self, *size, **options) -> Variable:
+        return _new_leaf(self.tensor.new_zeros, size, options)
+
+    def new_ones(self, *size, **options) -> Variable:
+        return _new_leaf(self.tensor.new_ones, size, options)
+
+    def new_empty(self, *size, **options) -> Variable:
+        return _new_leaf(self.tensor.new_empty, size, options)
+
+    def new_full(self, size, fill_value, **options) -> Variable:
+        return _new_leaf(self.tensor.new_full, (size, fill_value), options)
+
+    def new_tensor(self, data, **options) -> Variable:
+        data = data.tensor if isinstance(data, Variable) else data
+        return _new_leaf(self.tensor.new_tensor, (data,), options)
+
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return ops.Add.apply(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return ops.Sub.apply(self, other if alpha == 1 else other * alpha)
+
+    subtract = sub
+
+    def sin(self):
+        return ops.Sin.apply(self)
+
+    def cos(self):
+        return ops.Cos.apply(self)
+
+    def log1p(self):
+        return ops.Log1p.apply(self)
+
+    def expm1(self):
+        return ops.Expm1.apply(self)
+
+    def reciprocal(self):
+        """1 / self."""
+        return ops.Div.apply(1.0, self)
+
+    def rsqrt(self):
+        """1 / sqrt(self)."""
+        return ops.Pow.apply(self, -0.5)
+
+    def sign(self):
+        return ops.Sign.apply(self)
+
+    def round(self, *, decimals: int = 0):
+        """Rounded halves to even; its gradient is 0, as PyTorch's is."""
+        return ops.Round.apply(self, decimals=decimals)
+
+    def floor(self):
+        return ops.Floor.apply(self)
+
+    def ceil(self):
+        return ops.Ceil.apply(self)
+
+    def trunc(self):
+        return ops.Trunc.apply(self)
+
+    # Products restricted to given dimensions: torch's own functions, dispatched back to us.
+    def mm(self, mat2):
+        return torch.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return torch.bmm(self, mat2)
+
+    def mv(self, vec):
+        return torch.mv(self, vec)
+
+    def dot(self, other):
+        return torch.dot(self, other)
+
+    def outer(self, vec2):
+        return torch.outer(self, vec2)
+
+    def maximum(self, other):
+        return ops.Maximum.apply(self, other)
+
+    def minimum(self, other):
+        return ops.Minimum.apply(self, other)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
+        """The vector p-norm over `dim` (all elements by default; 'fro' is p = 2), as torch.norm."""
+        if p == "fro" or p is None:
+            p = 2.0
+        if isinstance(p, str):
+            raise ValueError(f"norm: p={p!r} (a matrix norm) is not supported; use p='fro' or 2")
+        source = self if dtype is None else self.to(dtype)
+        return ops.Norm.apply(source, p=p, dim=dim, keepdim=keepdim)
+
+    def var(
+        self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None
+    ):
+        """sum((x - mean)**2) / (n - correction) over `dim`; correction 1 (unbiased) by default."""
+        centred, dim, divisor = self._spread(dim, unbiased, correction)
+        keepdim = keepdim if keepdims is None else keepdims
+        return (centred * centred).sum(dim, keepdim=keepdim) / divisor
+
+    def std(
+        self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, keepdims=None
+    ):
+        """sqrt(var) over `dim`, as ||x - mean|| / sqrt(n - correction)."""
+        centred, dim, divisor = self._spread(dim, unbiased, correction)
+        keepdim = keepdim if keepdims is None else keepdims
+        # The norm's gradient is 0 where all values are equal, as torch's std's is (sqrt's is not).
+        return ops.Norm.apply(centred, p=2, dim=dim, keepdim=keepdim) / math.sqrt(divisor)
+
+    def _spread(self, dim, unbiased, correction) -> tuple:
+        """(self - its mean over dim, dim, n - correction) for var and std."""
+        if isinstance(dim, bool):  # var(False): torch's unbiased, given by position
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        count = math.prod(self.shape[axis] for axis in reduced_dims(dim, self.dim()))
+        return self - self.mean(dim, keepdim=True), dim, max(count - correction, 0)
+
+    def logsumexp(self, dim, keepdim: bool = False, *, keepdims: bool | None = None):
+        """log(sum(exp(x))) over dim, computed as m + log(sum(exp(x - m))) with m the maximum."""
+        keepdim = keepdim if keepdims is None else keepdims
+        shift = self.tensor.amax(dim, keepdim=True)
+        # A constant shift leaves the gradient (the softmax) unchanged; an infinite one is skipped.
+        shift = torch.where(shift.isinf(), 0.0, shift)
+        total = ops.Sum.apply(ops.Exp.apply(self - shift), dim=dim, keepdim=True).log() + shift
+        return total if keepdim else ops.Squeeze.apply(total, dim=dim)
+
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None, keepdims: bool | None = None):
+        keepdim = keepdim if keepdims is None else keepdims
+        source = self if dtype is None else self.to(dtype)
+        return ops.Prod.apply(source, dim=dim, keepdim=keepdim)
+
+    def cumsum(self, dim: int):
+        return ops.Cumsum.apply(self, dim=dim)
+
+    def masked_fill(self, mask, value):
+        """value where mask is True, self elsewhere; differentiable in self and a Variable value."""
+        mask = mask.tensor if isinstance(mask, Variable) else mask
+        return ops.Where.apply(mask, value, self)
+
+    def gather(self, dim: int, index):
+        """Elements picked along dim by index, as torch.gather (say logits.gather(1, labels))."""
+        index = index.tensor if isinstance(index, Variable) else index
+        return ops.Gather.apply(self, dim=dim, index=index)
+
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        """Pieces along dim of the given size (or sizes), each a differentiable slice."""
+        parts = self.tensor.split(split_size_or_sections, dim)
+        return self._slices([part.shape[dim] for part in parts], dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """At most `chunks` pieces along dim, as torch.chunk, each a differentiable slice."""
+        parts = self.tensor.chunk(chunks, dim)
+        return self._slices([part.shape[dim] for part in parts], dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        """The slices along dim, with dim removed."""
+        before = (slice(None),) * (dim % self.dim())
+        return tuple(self[(*before, index)] for index in range(self.shape[dim]))
+
+    def _slices(self, sizes: list, dim: int) -> tuple:
+        before = (slice(None),) * (dim % self.dim())
+        starts = [sum(sizes[:position]) for position in range(len(sizes))]
+        return tuple(
+            self[(*before, slice(start, start + size))]
+            for start, size in zip(starts, sizes, strict=True)
+        )
+
+    def all(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+        keepdim = keepdim if keepdims is None else keepdims
+        tensor = self.tensor
+        return Variable._from_tensor(tensor.all() if dim is None else tensor.all(dim, keepdim))
+
+    def any(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+        keepdim = keepdim if keepdims is None else keepdims
+        tensor = self.tensor
+        return Variable._from_tensor(tensor.any() if dim is None else tensor.any(dim, keepdim))
+
+    def isnan(self) -> Variable:
+        return Variable._from_tensor(self.tensor.isnan())
+
+    def isinf(self) -> Variable:
+        return Variable._from_tensor(self.tensor.isinf())
+
+    def isfinite(self) -> Variable:
+        return Variable._from_tensor(self.tensor.isfinite())
+
 
 def _flatten_sizes(sizes: tuple) -> tuple:
     """Accept both f(2, 3) and f((2, 3)), as torch does."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, torch.Size)):
         return tuple(sizes[0])
     return sizes
+
+
+def _new_leaf(make, args: tuple, options: dict) -> Variable:
+    """A new Variable from one of the tensor's new_* methods, a leaf only if requires_grad=True."""
+    requires_grad = options.pop("requires_grad", False)
+    tensor = make(*args, **options)
+    if requires_grad:
+        return Variable(tensor, requires_grad=True)
+    return Variable._from_tensor(tensor)
 
 
 def _unwrap_index(index):
@@ -445,5 +700,6 @@ def _unwrap_index(index):
 
 
 # The operators build Variables, so they are imported once this class exists.
-from autogradlib import operators as ops  # noqa: E402
+from autogradlib import operators as ops, torch_functions  # noqa: E402
 from autogradlib.engine import run_backward  # noqa: E402
+from autogradlib.operators.reductions import reduced_dims  # noqa: E402

@@ -17,22 +17,37 @@ from autogradlib.operators.fused import (
 )
 from autogradlib.operators.pointwise import (
     AbsOperator as Abs,
+    CeilOperator as Ceil,
     ClampOperator as Clamp,
+    CosOperator as Cos,
+    Expm1Operator as Expm1,
     ExpOperator as Exp,
+    FloorOperator as Floor,
+    Log1pOperator as Log1p,
     LogOperator as Log,
+    MaximumOperator as Maximum,
+    MinimumOperator as Minimum,
     ReLUOperator as ReLU,
+    RoundOperator as Round,
     SigmoidOperator as Sigmoid,
+    SignOperator as Sign,
+    SinOperator as Sin,
     SqrtOperator as Sqrt,
     TanhOperator as Tanh,
     ToOperator as To,
+    TruncOperator as Trunc,
+    WhereOperator as Where,
 )
 from autogradlib.operators.reductions import (
+    CumsumOperator as Cumsum,
     LogSoftmaxOperator as LogSoftmax,
     MaxAlongOperator as MaxAlong,
     MaxOperator as Max,
     MeanOperator as Mean,
     MinAlongOperator as MinAlong,
     MinOperator as Min,
+    NormOperator as Norm,
+    ProdOperator as Prod,
     SoftmaxOperator as Softmax,
     SumOperator as Sum,
 )
@@ -40,6 +55,7 @@ from autogradlib.operators.shape import (
     CatOperator as Cat,
     CloneOperator as Clone,
     ExpandOperator as Expand,
+    GatherOperator as Gather,
     IndexOperator as Index,
     PermuteOperator as Permute,
     RepeatOperator as Repeat,
@@ -52,8 +68,10 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Chain", "Clamp", "Clone", "CrossEntropyLoss", "Div", "Exp", "Expand",
-    "Index", "Linear", "Log", "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Mean", "Min",
-    "MinAlong", "Mul", "Neg", "Permute", "Pow", "ReLU", "Repeat", "Reshape", "Sigmoid", "Softmax",
-    "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To", "Transpose", "Unsqueeze", "View",
+    "Abs", "Add", "Cat", "Ceil", "Chain", "Clamp", "Clone", "Cos", "CrossEntropyLoss", "Cumsum",
+    "Div", "Exp", "Expand", "Expm1", "Floor", "Gather", "Index", "Linear", "Log", "Log1p",
+    "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Maximum", "Mean", "Min", "MinAlong",
+    "Minimum", "Mul", "Neg", "Norm", "Permute", "Pow", "Prod", "ReLU", "Repeat", "Reshape", "Round",
+    "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To",
+    "Transpose", "Trunc", "Unsqueeze", "View", "Where",
 ]  # fmt: skip

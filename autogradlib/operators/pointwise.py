@@ -1,4 +1,4 @@
-"""Element-wise functions of one operand, and the dtype / device cast."""
+"""Element-wise functions (of one operand; where, maximum, minimum) and the dtype / device cast."""
 
 import torch
 
@@ -119,3 +119,130 @@ class ToOperator(GradOperator):
 
     def pass_grad(self, grad_output):
         return (grad_output.to(dtype=self.dtype, device=self.device),)
+
+
+class SinOperator(GradOperator):
+    """sin(a);  dL/da = dL/d(out) * cos(a)."""
+
+    def forward(self, a):
+        self.a = a
+        return a.sin()
+
+    def pass_grad(self, grad_output):
+        return (grad_output * self.a.cos(),)
+
+
+class CosOperator(GradOperator):
+    """cos(a);  dL/da = -dL/d(out) * sin(a)."""
+
+    def forward(self, a):
+        self.a = a
+        return a.cos()
+
+    def pass_grad(self, grad_output):
+        return (-grad_output * self.a.sin(),)
+
+
+class Log1pOperator(GradOperator):
+    """log(1 + a);  dL/da = dL/d(out) / (1 + a)."""
+
+    def forward(self, a):
+        self.a = a
+        return a.log1p()
+
+    def pass_grad(self, grad_output):
+        return (grad_output / (1 + self.a),)
+
+
+class Expm1Operator(GradOperator):
+    """exp(a) - 1;  dL/da = dL/d(out) * (out + 1)."""
+
+    def forward(self, a):
+        self.output = a.expm1()
+        return self.output
+
+    def pass_grad(self, grad_output):
+        return (grad_output * (self.output + 1),)
+
+
+class RoundOperator(GradOperator):
+    """round(a) (halves to even);  dL/da = 0, as PyTorch's step functions pass back."""
+
+    function = staticmethod(torch.round)
+
+    def forward(self, a, **options):
+        return self.function(a, **options)
+
+    def pass_grad(self, grad_output):
+        return (torch.zeros_like(grad_output),)
+
+
+class FloorOperator(RoundOperator):
+    """floor(a);  dL/da = 0."""
+
+    function = staticmethod(torch.floor)
+
+
+class CeilOperator(RoundOperator):
+    """ceil(a);  dL/da = 0."""
+
+    function = staticmethod(torch.ceil)
+
+
+class TruncOperator(RoundOperator):
+    """trunc(a), rounding towards 0;  dL/da = 0."""
+
+    function = staticmethod(torch.trunc)
+
+
+class SignOperator(RoundOperator):
+    """sign(a) in {-1, 0, 1};  dL/da = 0."""
+
+    function = staticmethod(torch.sign)
+
+
+class WhereOperator(GradOperator):
+    """where(condition, a, b);  dL/da = dL/d(out) where condition, dL/db = dL/d(out) elsewhere.
+
+    `condition` is a boolean tensor (an operand that never gets a gradient); a and b may be
+    Variables, tensors or numbers, all broadcast together.
+    """
+
+    def forward(self, condition, a, b):
+        self.condition = condition
+        return torch.where(condition, a, b)
+
+    def pass_grad(self, grad_output):
+        _, need_a, need_b = self.needs_input_grad
+        condition = self.condition
+        return (
+            None,
+            torch.where(condition, grad_output, 0.0) if need_a else None,
+            torch.where(condition, 0.0, grad_output) if need_b else None,
+        )
+
+
+class MaximumOperator(GradOperator):
+    """maximum(a, b) element-wise;  dL/da = dL/d(out) where a > b, half of it where a == b."""
+
+    function = staticmethod(torch.maximum)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return self.function(a, b)
+
+    def pass_grad(self, grad_output):
+        need_a, need_b = self.needs_input_grad
+        a, b = self.a, self.b
+        # PyTorch splits the gradient of a tie evenly between the two operands.
+        half = grad_output / 2
+        a_wins = self.function(a, b) == a
+        grad_a = torch.where(a == b, half, torch.where(a_wins, grad_output, 0.0))
+        grad_b = torch.where(a == b, half, torch.where(a_wins, 0.0, grad_output))
+        return grad_a if need_a else None, grad_b if need_b else None
+
+
+class MinimumOperator(MaximumOperator):
+    """minimum(a, b) element-wise;  dL/da = dL/d(out) where a < b, half of it where a == b."""
+
+    function = staticmethod(torch.minimum)

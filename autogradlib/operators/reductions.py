@@ -1,4 +1,4 @@
-"""Reductions and normalisations: sum, mean, max / min, softmax, log-softmax."""
+"""Reductions and normalisations: sum, mean, prod, max / min, norms, cumsum, (log-)softmax."""
 
 import torch
 
@@ -129,3 +129,68 @@ class LogSoftmaxOperator(GradOperator):
     def pass_grad(self, grad_output):
         total = grad_output.sum(self.dim, keepdim=True)
         return (grad_output - self.output.exp() * total,)
+
+
+class NormOperator(GradOperator):
+    """(sum |a|**p)**(1/p) over `dim` (max |a| for p = inf);
+    dL/da = dL/d(out) * sign(a) * |a|**(p-1) / out**(p-1)  (0 where out = 0)."""
+
+    def forward(self, a, p=2.0, dim=None, keepdim=False):
+        if not isinstance(p, (int, float)) or isinstance(p, bool) or p < 0:
+            raise ValueError(f"norm: p must be a non-negative number or inf, got {p!r}")
+        self.a, self.p, self.keepdim = a, p, keepdim
+        self.dims = reduced_dims(dim, a.dim())
+        self.output = torch.linalg.vector_norm(a, p, dim, keepdim)
+        return self.output
+
+    def pass_grad(self, grad_output):
+        a, p = self.a, self.p
+        output = expand_back(self.output, a.shape, self.dims, self.keepdim)
+        grad_output = expand_back(grad_output, a.shape, self.dims, self.keepdim)
+        if p == 0:
+            return (torch.zeros_like(a),)
+        if p == 1:
+            return (grad_output * a.sign(),)
+        if p == float("inf"):
+            # As PyTorch: the gradient is shared evenly among the elements of largest magnitude.
+            winners = a.abs() == output
+            count = winners.sum(self.dims, keepdim=True) if self.dims else winners
+            return (grad_output * a.sign() * winners / count,)
+        scaled = a / output if p == 2 else a.sign() * a.abs().pow(p - 1) / output.pow(p - 1)
+        # A zero norm (all of a is 0) has gradient 0 there, as in PyTorch, not 0/0.
+        return (torch.where(output == 0, 0.0, grad_output * scaled),)
+
+
+class CumsumOperator(GradOperator):
+    """running sums of a along dim;  dL/da = running sums of dL/d(out) from the end."""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        return a.cumsum(dim)
+
+    def pass_grad(self, grad_output):
+        dim = self.dim
+        return (grad_output.flip(dim).cumsum(dim).flip(dim),)
+
+
+class ProdOperator(GradOperator):
+    """product of a over dim (all elements by default);  dL/da_i = dL/d(out) * prod_(j != i) a_j."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.a, self.dim, self.keepdim = a, dim, keepdim
+        return a.prod() if dim is None else a.prod(dim, keepdim)
+
+    def pass_grad(self, grad_output):
+        a, dim = self.a, self.dim
+        values = a.reshape(-1) if dim is None else a
+        axis = 0 if dim is None else dim % max(a.dim(), 1)
+        if dim is not None and not self.keepdim and a.dim():
+            grad_output = grad_output.unsqueeze(axis)
+        # The products of the elements before and after each one: exact where a has zeros,
+        # where out / a_i would be 0/0.
+        ones = values.narrow(axis, 0, 1).clone().fill_(1) if values.numel() else values
+        size = values.shape[axis] if values.dim() else 1
+        before = torch.cat([ones, values.narrow(axis, 0, size - 1)], axis).cumprod(axis)
+        after = torch.cat([values.narrow(axis, 1, size - 1), ones], axis)
+        after = after.flip(axis).cumprod(axis).flip(axis)
+        return ((grad_output * before * after).reshape(a.shape),)

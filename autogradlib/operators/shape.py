@@ -181,3 +181,15 @@ class StackOperator(GradOperator):
 
     def pass_grad(self, grad_output):
         return grad_output.unbind(self.dim)
+
+
+class GatherOperator(GradOperator):
+    """a.gather(dim, index);  dL/da = dL/d(out) added back at the gathered positions."""
+
+    def forward(self, a, dim, index):
+        self.shape, self.dim, self.index = a.shape, dim, index
+        return a.gather(dim, index)
+
+    def pass_grad(self, grad_output):
+        grad = grad_output.new_zeros(self.shape)
+        return (grad.scatter_add(self.dim, self.index, grad_output),)
