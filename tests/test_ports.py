@@ -24,25 +24,27 @@ TOLERANCES = {"micrograd_moons": {"rel_tol": 1e-10, "abs_tol": 1e-12}}
 
 # What a port still lacks in this branch's main: the test fails loudly (strict) once it lands.
 INIT = "nn.Linear initialised as PyTorch's (wp-nnapi)"
-NO_GRAD_INPLACE = "in-place updates of leaves under torch.no_grad() (wp-inplace, wp-torchfn)"
+NO_GRAD_INPLACE = "in-place updates of leaves under torch.no_grad() (wp-inplace)"
+DATA_SETTER = "the .data setter, p.data += ... (wp-inplace)"
+MULTINOMIAL = "torch.multinomial on a Variable (not in torch_functions' table)"
 MISSING: dict[str, str] = {
     "checkpoint_general": f"nn.Conv2d, nn.MaxPool2d (wp-convops); {INIT}",
-    "d2l_linear_regression_scratch": f"torch.matmul on Variables; {NO_GRAD_INPLACE}",
-    "d2l_mlp_scratch": "torch.zeros_like, torch.max(X, a) on Variables, argmax(axis=) (wp-torchfn)",
-    "d2l_softmax_regression_scratch": f"torch.exp, torch.matmul, argmax(axis=); {NO_GRAD_INPLACE}",
-    "d2l_weight_decay_concise": f"Variable.norm (wp-torchfn); {INIT}",
-    "d2l_weight_decay_scratch": f"torch.matmul, torch.sum, torch.norm; {NO_GRAD_INPLACE}",
+    "d2l_linear_regression_scratch": NO_GRAD_INPLACE,
+    "d2l_mlp_scratch": "Variable.argmax(axis=1), torch's alias of dim",
+    "d2l_softmax_regression_scratch": f"Variable.argmax(axis=1); {NO_GRAD_INPLACE}",
+    "d2l_weight_decay_concise": INIT,
+    "d2l_weight_decay_scratch": NO_GRAD_INPLACE,
     "dynamic_net": "a torch.nn.Parameter assigned to a Module taken in as a parameter (wp-inplace)",
-    "examples_regression": f"F.smooth_l1_loss (wp-nnapi); Variable.__format__ (wp-torchfn); {INIT}",
-    "liuer_logistic_bce": f"nn.BCELoss (wp-nnapi), torch.sigmoid on Variables; {INIT}",
-    "makemore_adamw": "nn.Embedding (wp-modhelpers), optim.AdamW (wp-nnapi), torch.multinomial",
-    "makemore_bigram": "F.one_hot (wp-nnapi), the .data setter (wp-inplace), torch.multinomial",
-    "makemore_mlp": "Variable.nelement, torch.tanh (wp-torchfn), the .data setter (wp-inplace)",
-    "micrograd_moons": "the .data setter: p.data -= lr * p.grad (wp-inplace)",
+    "examples_regression": f"F.smooth_l1_loss (wp-nnapi); {INIT}",
+    "liuer_logistic_bce": f"nn.BCELoss (wp-nnapi); {INIT}",
+    "makemore_adamw": f"nn.Embedding (wp-modhelpers), optim.AdamW (wp-nnapi); {MULTINOMIAL}",
+    "makemore_bigram": f"F.one_hot (wp-nnapi); {DATA_SETTER}; {MULTINOMIAL}",
+    "makemore_mlp": f"Variable.nelement, torch's alias of numel; {DATA_SETTER}",
+    "micrograd_moons": DATA_SETTER,
     "nn_tutorial_cnn": f"nn.Conv2d, nn.AdaptiveAvgPool2d (wp-convops); {INIT}",
     "nn_tutorial_dataloader": INIT,
-    "nn_tutorial_module": f"torch.argmax on Variables (wp-torchfn); {NO_GRAD_INPLACE}",
-    "nn_tutorial_scratch": f"torch.argmax on Variables (wp-torchfn); {NO_GRAD_INPLACE}",
+    "nn_tutorial_module": NO_GRAD_INPLACE,
+    "nn_tutorial_scratch": NO_GRAD_INPLACE,
     "polynomial_autograd": NO_GRAD_INPLACE,
     "polynomial_module": "a torch.nn.Parameter assigned to a Module taken in (wp-inplace)",
     "polynomial_nn": f"nn.Flatten (wp-nnapi); {NO_GRAD_INPLACE}; {INIT}",
@@ -52,7 +54,7 @@ MISSING: dict[str, str] = {
     "yunjey_feedforward": INIT,
     "yunjey_linear_regression": INIT,
     "yunjey_logistic_regression": INIT,
-    "ztm_circles_bce": f"nn.BCEWithLogitsLoss (wp-nnapi), torch.round, torch.eq; {INIT}",
+    "ztm_circles_bce": f"nn.BCEWithLogitsLoss (wp-nnapi); {INIT}",
 }
 
 WRAPPERS = ("Variable(", "torch.nn.Parameter(", "nn.Parameter(")
