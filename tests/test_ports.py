@@ -26,20 +26,18 @@ TOLERANCES = {"micrograd_moons": {"rel_tol": 1e-10, "abs_tol": 1e-12}}
 INIT = "nn.Linear initialised as PyTorch's (wp-nnapi)"
 NO_GRAD_INPLACE = "in-place updates of leaves under torch.no_grad() (wp-inplace)"
 DATA_SETTER = "the .data setter, p.data += ... (wp-inplace)"
-MULTINOMIAL = "torch.multinomial on a Variable (not in torch_functions' table)"
 MISSING: dict[str, str] = {
     "checkpoint_general": f"nn.Conv2d, nn.MaxPool2d (wp-convops); {INIT}",
     "d2l_linear_regression_scratch": NO_GRAD_INPLACE,
-    "d2l_mlp_scratch": "Variable.argmax(axis=1), torch's alias of dim",
-    "d2l_softmax_regression_scratch": f"Variable.argmax(axis=1); {NO_GRAD_INPLACE}",
+    "d2l_softmax_regression_scratch": NO_GRAD_INPLACE,
     "d2l_weight_decay_concise": INIT,
     "d2l_weight_decay_scratch": NO_GRAD_INPLACE,
     "dynamic_net": "a torch.nn.Parameter assigned to a Module taken in as a parameter (wp-inplace)",
     "examples_regression": f"F.smooth_l1_loss (wp-nnapi); {INIT}",
     "liuer_logistic_bce": f"nn.BCELoss (wp-nnapi); {INIT}",
-    "makemore_adamw": f"nn.Embedding (wp-modhelpers), optim.AdamW (wp-nnapi); {MULTINOMIAL}",
-    "makemore_bigram": f"F.one_hot (wp-nnapi); {DATA_SETTER}; {MULTINOMIAL}",
-    "makemore_mlp": f"Variable.nelement, torch's alias of numel; {DATA_SETTER}",
+    "makemore_adamw": "nn.Embedding (wp-modhelpers), optim.AdamW (wp-nnapi)",
+    "makemore_bigram": f"F.one_hot (wp-nnapi); {DATA_SETTER}",
+    "makemore_mlp": DATA_SETTER,
     "micrograd_moons": DATA_SETTER,
     "nn_tutorial_cnn": f"nn.Conv2d, nn.AdaptiveAvgPool2d (wp-convops); {INIT}",
     "nn_tutorial_dataloader": INIT,
