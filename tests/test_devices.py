@@ -113,6 +113,22 @@ OPERATOR_CASES = [
      lambda x, y: F.cross_entropy(x, y, reduction="none"), [rand(3, 4), const([1, 0, 3])]),
     ("cross-entropy-soft", lambda x, y: F.cross_entropy(x, y.softmax(1)), [rand(3, 4), rand(3, 4)]),
     ("dropout-all", lambda a: F.dropout(a, p=1.0), [rand(2, 3)]),
+    ("batch-norm",
+     lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [rand(4, 3, 2), rand(3), rand(3)]),
+    ("batch-norm-running", lambda x, w: F.batch_norm(
+        x, x.tensor.new_zeros(3), x.tensor.new_ones(3), w, training=True),
+     [rand(4, 3, 2, 2), rand(3)]),
+    ("batch-norm-eval", lambda x: F.batch_norm(
+        x, x.tensor.new_zeros(3), x.tensor.new_ones(3), training=False), [rand(4, 3)]),
+    ("layer-norm", lambda x, w, b: F.layer_norm(x, (3,), w, b), [rand(2, 4, 3), rand(3), rand(3)]),
+    ("gelu", lambda a: F.gelu(a - 1), [rand(2, 3)]),
+    ("gelu-tanh", lambda a: F.gelu(a - 1, approximate="tanh"), [rand(2, 3)]),
+    ("leaky-relu", lambda a: F.leaky_relu(a - 1, 0.2), [rand(2, 3)]),
+    ("silu", lambda a: F.silu(a), [rand(2, 3)]),
+    ("elu", lambda a: F.elu(a - 1, 0.5), [rand(2, 3)]),
+    ("embedding",
+     lambda w, i: F.embedding(i, w, padding_idx=1), [rand(4, 3), const([[0, 1], [3, 0]])]),
+    ("dropout2d-all", lambda a: F.dropout2d(a, p=1.0), [rand(2, 3, 2, 2)]),
 ]  # fmt: skip
 CASE_IDS = [case[0] for case in OPERATOR_CASES]
 

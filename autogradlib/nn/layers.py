@@ -177,6 +177,8 @@ class Sequential(Module):
         self._layers[name] = layer
         self._runs = None
 
+    _set_child = _add  # add_module / register_module add a layer, as in torch
+
     def _members(self):
         # The layers take the place of the dict that holds them, so their names are '0', '1', ...
         for name, value in super()._members():

@@ -120,6 +120,78 @@ class Module:
         self._buffers[name] = persistent
         setattr(self, name, tensor)
 
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Make `module` a child named `name` (torch's checks and errors)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_member_name("module", name)
+        if hasattr(self, name) and not isinstance(vars(self).get(name), Module):
+            raise KeyError(f"attribute '{name}' already exists")
+        self._set_child(name, module)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Alias for add_module."""
+        self.add_module(name, module)
+
+    def _set_child(self, name: str, module: Module | None) -> None:
+        # Containers (Sequential, ModuleList, ModuleDict) keep their children elsewhere.
+        setattr(self, name, module)
+
+    def register_parameter(self, name: str, param: Variable | None) -> None:
+        """Make `param` (a leaf Variable, or None) a parameter named `name`."""
+        if "_buffers" not in vars(self):
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_member_name("parameter", name)
+        if hasattr(self, name) and not isinstance(vars(self).get(name), Variable):
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Variable):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(a Variable or None required)"
+            )
+        if param is not None and not param.is_leaf:
+            raise ValueError(
+                f"Cannot assign non-leaf Variable to parameter '{name}'. Model parameters must be "
+                "created explicitly; use .detach() to make a leaf"
+            )
+        setattr(self, name, param)
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at dotted path `target` ('' is this module), as torch's get_submodule."""
+        found = self._find(target)
+        if not isinstance(found, Module):
+            raise AttributeError(f"`{target.rpartition('.')[2]}` is not an nn.Module")
+        return found
+
+    def get_parameter(self, target: str) -> Variable:
+        """The parameter at dotted path `target`, such as 'layers.0.weight'."""
+        found = self._find(target)
+        if not isinstance(found, Variable):
+            raise AttributeError(f"`{target.rpartition('.')[2]}` is not an nn.Parameter")
+        return found
+
+    def get_buffer(self, target: str) -> torch.Tensor:
+        """The buffer at dotted path `target`, such as 'norm.running_mean'."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        found = self._find(target)
+        if name not in vars(module).get("_buffers", {}) or found is None:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return found
+
+    def _find(self, target: str):
+        """What lies at the dotted path `target`, looking into modules and containers."""
+        found = self
+        if target == "":
+            return found
+        for item in target.split("."):
+            members = dict(_direct_members(found))
+            if item not in members:
+                owner = type(found).__name__
+                raise AttributeError(f"{owner} has no attribute `{item}`")
+            found = members[item]
+        return found
+
     def _own_buffers(self, persistent_only: bool = False) -> Iterator[tuple[str, torch.Tensor]]:
         for name, persistent in vars(self).get("_buffers", {}).items():
             tensor = getattr(self, name)
@@ -268,6 +340,16 @@ class Module:
 
 
 # --- Walking the members -------------------------------------------------------------------------
+
+
+def _check_member_name(kind: str, name) -> None:
+    """torch's checks on a module or parameter name: a non-empty string without dots."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
 
 
 def _join(prefix: str, name: str) -> str:

@@ -1,5 +1,11 @@
 """Every built-in GradOperator, under short names: ops.Add, ops.Exp, ops.Linear, ..."""
 
+from autogradlib.operators.activations import (
+    ELUOperator as ELU,
+    GELUOperator as GELU,
+    LeakyReLUOperator as LeakyReLU,
+    SiLUOperator as SiLU,
+)
 from autogradlib.operators.arithmetic import (
     AddOperator as Add,
     DivOperator as Div,
@@ -10,10 +16,15 @@ from autogradlib.operators.arithmetic import (
     SubOperator as Sub,
 )
 from autogradlib.operators.chain import ChainOperator as Chain
+from autogradlib.operators.embedding import EmbeddingOperator as Embedding
 from autogradlib.operators.fused import (
     CrossEntropyLossOperator as CrossEntropyLoss,
     LinearOperator as Linear,
     MSELossOperator as MSELoss,
+)
+from autogradlib.operators.normalization import (
+    BatchNormOperator as BatchNorm,
+    LayerNormOperator as LayerNorm,
 )
 from autogradlib.operators.pointwise import (
     AbsOperator as Abs,
@@ -68,10 +79,67 @@ from autogradlib.operators.shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "Cat", "Ceil", "Chain", "Clamp", "Clone", "Cos", "CrossEntropyLoss", "Cumsum",
-    "Div", "Exp", "Expand", "Expm1", "Floor", "Gather", "Index", "Linear", "Log", "Log1p",
-    "LogSoftmax", "MSELoss", "MatMul", "Max", "MaxAlong", "Maximum", "Mean", "Min", "MinAlong",
-    "Minimum", "Mul", "Neg", "Norm", "Permute", "Pow", "Prod", "ReLU", "Repeat", "Reshape", "Round",
-    "Sigmoid", "Sign", "Sin", "Softmax", "Sqrt", "Squeeze", "Stack", "Sub", "Sum", "Tanh", "To",
-    "Transpose", "Trunc", "Unsqueeze", "View", "Where",
-]  # fmt: skip
+    "ELU",
+    "GELU",
+    "Abs",
+    "Add",
+    "BatchNorm",
+    "Cat",
+    "Ceil",
+    "Chain",
+    "Clamp",
+    "Clone",
+    "Cos",
+    "CrossEntropyLoss",
+    "Cumsum",
+    "Div",
+    "Embedding",
+    "Exp",
+    "Expand",
+    "Expm1",
+    "Floor",
+    "Gather",
+    "Index",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "Log",
+    "Log1p",
+    "LogSoftmax",
+    "MSELoss",
+    "MatMul",
+    "Max",
+    "MaxAlong",
+    "Maximum",
+    "Mean",
+    "Min",
+    "MinAlong",
+    "Minimum",
+    "Mul",
+    "Neg",
+    "Norm",
+    "Permute",
+    "Pow",
+    "Prod",
+    "ReLU",
+    "Repeat",
+    "Reshape",
+    "Round",
+    "SiLU",
+    "Sigmoid",
+    "Sign",
+    "Sin",
+    "Softmax",
+    "Sqrt",
+    "Squeeze",
+    "Stack",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "To",
+    "Transpose",
+    "Trunc",
+    "Unsqueeze",
+    "View",
+    "Where",
+]
