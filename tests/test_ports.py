@@ -35,7 +35,7 @@ MISSING: dict[str, str] = {
     "dynamic_net": "a torch.nn.Parameter assigned to a Module taken in as a parameter (wp-inplace)",
     "examples_regression": f"F.smooth_l1_loss (wp-nnapi); {INIT}",
     "liuer_logistic_bce": f"nn.BCELoss (wp-nnapi); {INIT}",
-    "makemore_adamw": "nn.Embedding (wp-modhelpers), optim.AdamW (wp-nnapi)",
+    "makemore_adamw": "optim.AdamW (wp-nnapi)",
     "makemore_bigram": f"F.one_hot (wp-nnapi); {DATA_SETTER}",
     "makemore_mlp": DATA_SETTER,
     "micrograd_moons": DATA_SETTER,
