@@ -46,6 +46,7 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
             f"backward: the graph through {operator.label} was already released by an earlier "
             "backward(); call the first backward with retain_graph=True to go through it again"
         )
+    check_saved_versions(operator)
     if operator.retained is not None:
         keep_retained_grad(operator, grad_output)
     grads = operator.pass_grad(grad_output)
@@ -75,6 +76,23 @@ def run_operator(operator, heap: list, retain_graph: bool) -> None:
             accumulate_into_leaf(source, grad, grad is grad_output or grad._is_view())
     if not retain_graph:
         operator.release()
+
+
+def check_saved_versions(operator) -> None:
+    """Raise if a tensor the operator saved for backward was changed in place since (as PyTorch's
+    version counter does): its gradient would silently be wrong."""
+    for tensor, version in operator.versions:
+        if tensor._version != version:
+            name = operator.saved_name(tensor)
+            if name is None:
+                continue  # watched, as a ChainOperator watches its operands, but not saved
+            raise GraphError(
+                "backward: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: {operator.label} saved {name}, a tensor of "
+                f"shape {tuple(tensor.shape)}, at version {version}; it is now at version "
+                f"{tensor._version}. Make the in-place change after backward(), or use an "
+                "out-of-place operation (y = y + 1 rather than y += 1) or .clone() before it"
+            )
 
 
 def check_grads(operator, grads) -> tuple:

@@ -5,11 +5,12 @@ import weakref
 
 import torch
 
-from autogradlib.errors import DeviceError, DTypeError, ShapeError
+from autogradlib.errors import DeviceError, DTypeError, GraphError, ShapeError
 from autogradlib.grad_mode import grad_mode
 
 _creation_order = itertools.count()
 _CONSTANT_TYPES = (torch.Tensor, int, float)
+Tensor = torch.Tensor  # a global lookup: saved_versions runs once per recorded operator
 
 
 class GradOperator:
@@ -30,6 +31,11 @@ class GradOperator:
     grad_output = None
     released = False
     retained = None
+    # (tensor, version) of each tensor forward saved, which backward checks is unchanged.
+    versions = ()
+    # True where the output, even when a view, views memory that only this operator made, so
+    # that in-place operations on it change nothing else (a chain's transposed output).
+    output_view_is_private = False
     label = "GradOperator"
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -65,6 +71,8 @@ class GradOperator:
                     needs_input_grad.append(False)
             elif isinstance(operand, _CONSTANT_TYPES):
                 tensor = operand
+                if isinstance(operand, torch.Tensor) and operand.requires_grad:
+                    tensor = untracked_tensor(cls.label, len(tensors), operand)
                 sources.append(None)
                 needs_input_grad.append(False)
             else:
@@ -100,12 +108,26 @@ class GradOperator:
             operator.needs_input_grad = needs_input_grad
             operator.sequence = next(_creation_order)
             operator.output_shape = output.shape
+            operator.versions = operator.saved_versions()
             variable.grad_op = operator
             variable.requires_grad = True
         else:
             variable.grad_op = None
             variable.requires_grad = False
         return variable
+
+    def saved_versions(self) -> list:
+        """(tensor, version) of each tensor forward kept on self: an in-place change to one before
+        backward would make pass_grad wrong, so backward checks the versions first."""
+        return [
+            (value, value._version)
+            for value in self.__dict__.values()
+            if type(value) is Tensor or isinstance(value, Tensor)
+        ]
+
+    def saved_name(self, tensor: torch.Tensor) -> str | None:
+        """The attribute under which forward kept `tensor` (for error messages), or None."""
+        return next((name for name, value in vars(self).items() if value is tensor), None)
 
     def release(self) -> None:
         """Free what forward saved; a later backward through here raises GraphError."""
@@ -126,6 +148,18 @@ class GradOperator:
 
     def __repr__(self) -> str:
         return f"<{self.label} operator>"
+
+
+def untracked_tensor(label: str, position: int, tensor: torch.Tensor) -> torch.Tensor:
+    """A torch tensor that requires grad, as an operand: refused while recording, since its .grad
+    would never be filled; under no_grad() nothing is recorded, so its values serve as they are."""
+    if grad_mode.enabled and torch.is_grad_enabled():
+        raise GraphError(
+            f"{label}: operand {position} is a torch.Tensor with requires_grad=True (shape "
+            f"{tuple(tensor.shape)}), whose .grad Autogradlib would never fill; wrap it as "
+            "x = Variable(tensor) and read x.grad after backward()"
+        )
+    return tensor.detach()
 
 
 def check_dtypes_match(label: str, tensors: list) -> None:

@@ -9,6 +9,7 @@ from collections import namedtuple
 import torch
 
 from autogradlib.errors import DTypeError, GraphError, ShapeError
+from autogradlib.grad_mode import is_grad_enabled
 
 MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
 
@@ -99,6 +100,20 @@ class Variable:
     @property
     def data(self) -> torch.Tensor:
         return self.tensor
+
+    @data.setter
+    def data(self, tensor) -> None:
+        """Replace the tensor, outside the graph, as torch's `p.data = t` (and `p.data -= u`)."""
+        if isinstance(tensor, Variable):
+            tensor = tensor.tensor
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"data: expected a torch.Tensor, got {type(tensor).__name__}")
+        if self.requires_grad and not tensor.is_floating_point():
+            raise DTypeError(
+                f"data: this Variable requires grad, so its tensor must be floating-point, "
+                f"got {tensor.dtype}"
+            )
+        self.tensor = tensor.detach() if tensor.requires_grad else tensor
 
     def size(self, dim: int | None = None):
         return self.tensor.size() if dim is None else self.tensor.size(dim)
@@ -197,6 +212,8 @@ class Variable:
         # to(other) takes other's dtype and device, whether other is a tensor or a Variable.
         args = tuple(arg.tensor if isinstance(arg, Variable) else arg for arg in args)
         moved = ops.To.apply(self, args=args, kwargs=kwargs)
+        if moved.tensor is self.tensor:
+            return self  # as torch: nothing to move, so an in-place change to it changes self
         return moved if moved.tensor.is_floating_point() else moved.detach()
 
     def float(self) -> Variable:
@@ -685,6 +702,141 @@ class Variable:
     def isfinite(self) -> Variable:
         return Variable._from_tensor(self.tensor.isfinite())
 
+    # --- In-place operations -------------------------------------------------------------------
+    # Each changes this Variable's tensor and returns the Variable itself, so every alias sees the
+    # change. Under no_grad(), or when nothing involved requires grad, only the tensor changes;
+    # otherwise the operation is recorded and becomes this Variable's grad_op (_record_inplace).
+
+    def add_(self, other, *, alpha=1) -> Variable:
+        if self._records_inplace("add_", other):
+            return self._record_inplace(ops.AddInplace, other, alpha=alpha)
+        self.tensor.add_(_plain(other, "add_"), alpha=alpha)
+        return self
+
+    def sub_(self, other, *, alpha=1) -> Variable:
+        if self._records_inplace("sub_", other):
+            return self._record_inplace(ops.SubInplace, other, alpha=alpha)
+        self.tensor.sub_(_plain(other, "sub_"), alpha=alpha)
+        return self
+
+    def mul_(self, other) -> Variable:
+        if self._records_inplace("mul_", other):
+            return self._record_inplace(ops.MulInplace, other, keep_a=_requires_grad(other))
+        self.tensor.mul_(_plain(other, "mul_"))
+        return self
+
+    def div_(self, other) -> Variable:
+        if self._records_inplace("div_", other):
+            return self._record_inplace(ops.DivInplace, other, keep_a=_requires_grad(other))
+        self.tensor.div_(_plain(other, "div_"))
+        return self
+
+    def __iadd__(self, other) -> Variable:
+        return self.add_(other)
+
+    def __isub__(self, other) -> Variable:
+        return self.sub_(other)
+
+    def __imul__(self, other) -> Variable:
+        return self.mul_(other)
+
+    def __itruediv__(self, other) -> Variable:
+        return self.div_(other)
+
+    def clamp_(self, min=None, max=None) -> Variable:
+        if self._records_inplace("clamp_"):
+            return self._record_inplace(ops.ClampInplace, min=min, max=max)
+        self.tensor.clamp_(min, max)
+        return self
+
+    clip_ = clamp_
+
+    def relu_(self) -> Variable:
+        if self._records_inplace("relu_"):
+            return self._record_inplace(ops.ReLUInplace)
+        self.tensor.relu_()
+        return self
+
+    def copy_(self, src) -> Variable:
+        if self._records_inplace("copy_", src):
+            return self._record_inplace(ops.CopyInplace, src)
+        self.tensor.copy_(_plain(src, "copy_"))
+        return self
+
+    def fill_(self, value) -> Variable:
+        if isinstance(value, Variable):
+            if value.dim() != 0:
+                raise ShapeError(
+                    "fill_ only supports 0-dimension value tensor but got tensor with "
+                    f"{value.dim()} dimensions; use copy_ to copy a tensor of shape "
+                    f"{tuple(value.shape)}"
+                )
+            return self.copy_(value)
+        return self._overwrite("fill_", value)
+
+    def zero_(self) -> Variable:
+        return self._overwrite("zero_")
+
+    def uniform_(self, from_: float = 0, to: float = 1, *, generator=None) -> Variable:
+        return self._overwrite("uniform_", from_, to, generator=generator)
+
+    def normal_(self, mean: float = 0, std: float = 1, *, generator=None) -> Variable:
+        return self._overwrite("normal_", mean, std, generator=generator)
+
+    def __setitem__(self, index, value) -> None:
+        index = _unwrap_index(index)
+        if self._records_inplace("__setitem__", value):
+            self._record_inplace(ops.SetItem, value, index=index)
+        else:
+            self.tensor[index] = _plain(value, "__setitem__")
+
+    def _overwrite(self, method: str, *args, **kwargs) -> Variable:
+        """Fill the tensor with values that do not depend on it (fill_, zero_, uniform_, ...)."""
+        if self._records_inplace(method):
+            return self._record_inplace(ops.Overwrite, method=method, args=args, kwargs=kwargs)
+        getattr(self.tensor, method)(*args, **kwargs)
+        return self
+
+    def _records_inplace(self, name: str, *operands) -> bool:
+        """Whether an in-place change of self by `operands` must be recorded; while recording, a
+        leaf that requires grad refuses it, as in PyTorch (its gradient would lose its meaning)."""
+        if not is_grad_enabled():  # torch.no_grad() counts too: tutorials update under it
+            return False
+        if self.requires_grad:
+            if self.grad_op is None:
+                raise GraphError(
+                    f"{name}: a leaf Variable that requires grad is being used in an in-place "
+                    f"operation (shape {tuple(self.shape)}). To update parameters, do it under "
+                    "`with no_grad():`, as optimizers do; to compute a new value, use an "
+                    "out-of-place operation (w = w + 1 rather than w += 1)"
+                )
+            return True
+        return any(_requires_grad(operand) for operand in operands)
+
+    def _record_inplace(self, operator_class, *operands, **options) -> Variable:
+        """Apply an in-place operator to self and make it self's grad_op (self stays the same
+        object, so its aliases follow)."""
+        previous = self.grad_op
+        private = previous is not None and previous.output_view_is_private
+        if self.tensor._base is not None and not private:
+            raise GraphError(
+                f"{operator_class.label}: in-place operation on a view (shape "
+                f"{tuple(self.shape)}) of another tensor while recording: it would change that "
+                "tensor behind the graph's back (PyTorch rebases the view's history; Autogradlib "
+                "refuses rather than compute a wrong gradient). Use an out-of-place operation "
+                "(v = v + 1, or y[i] = y[i] + 1 on the indexed Variable) or clone() the view first"
+            )
+        retains_grad = self.retains_grad
+        self.grad_op = operator_class.apply(self, *operands, **options).grad_op
+        self.requires_grad = True
+        if private:
+            self.grad_op.output_view_is_private = True  # the same memory as before
+        if retains_grad:
+            # .grad is then the gradient of the new value, as in PyTorch.
+            previous.retained = None
+            self.grad_op.retain(self)
+        return self
+
 
 def _flatten_sizes(sizes: tuple) -> tuple:
     """Accept both f(2, 3) and f((2, 3)), as torch does."""
@@ -702,6 +854,19 @@ def _new_leaf(make, args: tuple, options: dict) -> Variable:
     return Variable._from_tensor(tensor)
 
 
+def _requires_grad(value) -> bool:
+    return isinstance(value, Variable) and value.requires_grad
+
+
+def _plain(value, name: str):
+    """An in-place operation's operand as a tensor or a number, when nothing is recorded."""
+    if isinstance(value, Variable):
+        return value.tensor
+    if isinstance(value, torch.Tensor) and value.requires_grad:
+        return untracked_tensor(name, 1, value)
+    return value
+
+
 def _unwrap_index(index):
     """An index with Variables (say, a boolean mask) replaced by their tensors."""
     if isinstance(index, tuple):
@@ -712,4 +877,5 @@ def _unwrap_index(index):
 # The operators build Variables, so they are imported once this class exists.
 from autogradlib import operators as ops, torch_functions  # noqa: E402
 from autogradlib.engine import run_backward  # noqa: E402
+from autogradlib.grad_operator import untracked_tensor  # noqa: E402
 from autogradlib.operators.reductions import reduced_dims  # noqa: E402

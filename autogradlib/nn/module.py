@@ -45,6 +45,18 @@ class Module:
         self.training = True
         self._buffers: dict[str, bool] = {}  # name -> persistent (saved in the state dict)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A torch tensor that requires grad (a torch.nn.Parameter) is taken in as a parameter, a
+        # leaf Variable on the same memory, so that parameters() finds it and training moves it.
+        # A registered buffer stays a buffer, as in torch.
+        if (
+            isinstance(value, torch.Tensor)
+            and value.requires_grad
+            and name not in vars(self).get("_buffers", ())
+        ):
+            value = Variable(value, requires_grad=True)
+        object.__setattr__(self, name, value)
+
     def forward(self, *args, **kwargs):
         """The module's computation; subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")

@@ -14,8 +14,10 @@ class ChainOperator(GradOperator):
     """
 
     label = "Sequential"
+    output_view_is_private = True  # a transposed view of the last stage's own product
 
     def forward(self, x, *parameters, stages):
+        watched = (x, *parameters)
         operators = []
         end = 1  # operand positions: x is operand 0, the parameters follow
         for operator_class, count, options in stages:
@@ -28,6 +30,9 @@ class ChainOperator(GradOperator):
         # With tall inputs the output may be a transposed view (see LinearOperator): copying it
         # to torch's layout would cost 5% of a full-batch step, as the loss and this chain's
         # backward would then meet two layouts. Variable.view copies where it must.
+        if any(value is x for value in vars(operators[-1][0]).values()):
+            watched += (x,)  # the last stage saved the output (kept no longer than it does)
+        self.watched = watched
         return x
 
     def pass_grad(self, grad_output):
@@ -45,6 +50,21 @@ class ChainOperator(GradOperator):
                 break  # no earlier stage needs anything
         grads[0] = None if grad_output is None else grad_output.contiguous()
         return tuple(grads)
+
+    def saved_versions(self) -> list:
+        """The versions of the operands and the output (if saved), the only saved tensors that
+        code outside the chain can change: what the stages made inside forward, no one else sees.
+        Cheaper than looking through every stage (this runs at every step of a Sequential); a
+        change to an operand that no stage saved (a bias) is let through at backward, where
+        saved_name says None."""
+        return [(tensor, tensor._version) for tensor in self.watched]
+
+    def saved_name(self, tensor) -> str | None:
+        for index, (operator, _, _) in enumerate(self.operators):
+            name = operator.saved_name(tensor)
+            if name is not None:
+                return f"{name} of its stage {index} ({operator.label})"
+        return None
 
     def release(self) -> None:
         stages = self.stages

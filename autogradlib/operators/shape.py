@@ -5,12 +5,21 @@ import torch
 from autogradlib.grad_operator import GradOperator
 
 
+def kept_if_view(operator: GradOperator, output: torch.Tensor) -> torch.Tensor:
+    """`output`, remembered on `operator` when it is a view of the operand: an in-place change
+    to the operand then bumps its version, and backward refuses the stale view's history (where
+    PyTorch would rebuild it) rather than pass a gradient that ignores the change."""
+    if output._is_view():
+        operator.output_view = output
+    return output
+
+
 class TransposeOperator(GradOperator):
     """a with dimensions dim0 and dim1 swapped;  dL/da = dL/d(out) swapped back."""
 
     def forward(self, a, dim0, dim1):
         self.dim0, self.dim1 = dim0, dim1
-        return a.transpose(dim0, dim1)
+        return kept_if_view(self, a.transpose(dim0, dim1))
 
     def pass_grad(self, grad_output):
         return (grad_output.transpose(self.dim0, self.dim1),)
@@ -24,7 +33,7 @@ class PermuteOperator(GradOperator):
         self.inverse = [0] * len(dims)
         for position, dim in enumerate(dims):
             self.inverse[dim % len(dims)] = position
-        return output
+        return kept_if_view(self, output)
 
     def pass_grad(self, grad_output):
         return (grad_output.permute(self.inverse),)
@@ -37,7 +46,7 @@ class ReshapeOperator(GradOperator):
 
     def forward(self, a, shape):
         self.shape = a.shape
-        return a.reshape(shape)
+        return kept_if_view(self, a.reshape(shape))
 
     def pass_grad(self, grad_output):
         return (grad_output.reshape(self.shape),)
@@ -56,7 +65,7 @@ class ViewOperator(ReshapeOperator):
     def forward(self, a, shape):
         self.shape = a.shape
         try:
-            return a.view(shape)
+            return kept_if_view(self, a.view(shape))
         except RuntimeError:
             if a.is_contiguous():
                 raise  # a wrong shape, not a layout torch cannot view
@@ -70,7 +79,7 @@ class UnsqueezeOperator(ReshapeOperator):
 
     def forward(self, a, dim):
         self.shape = a.shape
-        return a.unsqueeze(dim)
+        return kept_if_view(self, a.unsqueeze(dim))
 
 
 class SqueezeOperator(ReshapeOperator):
@@ -80,7 +89,7 @@ class SqueezeOperator(ReshapeOperator):
 
     def forward(self, a, dim=None):
         self.shape = a.shape
-        return a.squeeze() if dim is None else a.squeeze(dim)
+        return kept_if_view(self, a.squeeze() if dim is None else a.squeeze(dim))
 
 
 class CloneOperator(GradOperator):
@@ -98,7 +107,7 @@ class ExpandOperator(GradOperator):
     """a broadcast to `sizes`;  dL/da = dL/d(out), which the engine sums back to a's shape."""
 
     def forward(self, a, sizes):
-        return a.expand(sizes)
+        return kept_if_view(self, a.expand(sizes))
 
     def pass_grad(self, grad_output):
         return (grad_output,)
@@ -137,7 +146,7 @@ class IndexOperator(GradOperator):
 
     def forward(self, a, index):
         self.shape, self.index = a.shape, index
-        return a[index]
+        return kept_if_view(self, a[index])
 
     def pass_grad(self, grad_output):
         grad = grad_output.new_zeros(self.shape)
