@@ -24,28 +24,16 @@ TOLERANCES = {"micrograd_moons": {"rel_tol": 1e-10, "abs_tol": 1e-12}}
 
 # What a port still lacks in this branch's main: the test fails loudly (strict) once it lands.
 INIT = "nn.Linear initialised as PyTorch's (wp-nnapi)"
-NO_GRAD_INPLACE = "in-place updates of leaves under torch.no_grad() (wp-inplace)"
-DATA_SETTER = "the .data setter, p.data += ... (wp-inplace)"
 MISSING: dict[str, str] = {
     "checkpoint_general": f"nn.Conv2d, nn.MaxPool2d (wp-convops); {INIT}",
-    "d2l_linear_regression_scratch": NO_GRAD_INPLACE,
-    "d2l_softmax_regression_scratch": NO_GRAD_INPLACE,
     "d2l_weight_decay_concise": INIT,
-    "d2l_weight_decay_scratch": NO_GRAD_INPLACE,
-    "dynamic_net": "a torch.nn.Parameter assigned to a Module taken in as a parameter (wp-inplace)",
     "examples_regression": f"F.smooth_l1_loss (wp-nnapi); {INIT}",
     "liuer_logistic_bce": f"nn.BCELoss (wp-nnapi); {INIT}",
     "makemore_adamw": "optim.AdamW (wp-nnapi)",
-    "makemore_bigram": f"F.one_hot (wp-nnapi); {DATA_SETTER}",
-    "makemore_mlp": DATA_SETTER,
-    "micrograd_moons": DATA_SETTER,
+    "makemore_bigram": "F.one_hot (wp-nnapi)",
     "nn_tutorial_cnn": f"nn.Conv2d, nn.AdaptiveAvgPool2d (wp-convops); {INIT}",
     "nn_tutorial_dataloader": INIT,
-    "nn_tutorial_module": NO_GRAD_INPLACE,
-    "nn_tutorial_scratch": NO_GRAD_INPLACE,
-    "polynomial_autograd": NO_GRAD_INPLACE,
-    "polynomial_module": "a torch.nn.Parameter assigned to a Module taken in (wp-inplace)",
-    "polynomial_nn": f"nn.Flatten (wp-nnapi); {NO_GRAD_INPLACE}; {INIT}",
+    "polynomial_nn": f"nn.Flatten (wp-nnapi); {INIT}",
     "polynomial_optim": f"nn.Flatten, optim.RMSprop (wp-nnapi); {INIT}",
     "transfer_learning_steplr": f"optim.lr_scheduler.StepLR (wp-nnapi); {INIT}",
     "word_language_model_clip": f"nn.NLLLoss, F.one_hot, nn.utils.clip_grad_norm_; {INIT}",
