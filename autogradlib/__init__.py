@@ -1,5 +1,7 @@
 """Autogradlib: a small define-by-run deep-learning framework with its own autograd."""
 
+# nn and optim are attributes of the package, as torch.nn and torch.optim are of torch.
+from autogradlib import nn, optim
 from autogradlib.anomaly import detect_anomaly
 from autogradlib.checkpoint import load, save
 from autogradlib.errors import (
@@ -35,7 +37,9 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "load",
+    "nn",
     "no_grad",
+    "optim",
     "save",
     "set_grad_enabled",
     "stack",

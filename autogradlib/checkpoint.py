@@ -1,17 +1,17 @@
 """save() and load(): checkpoints that are written atomically and read without running code.
 
-A checkpoint holds plain data only: dicts, lists and tuples of tensors, numbers, strings, booleans,
-None and dtypes, which covers model and optimizer state dicts, torch.Generator states (uint8
-tensors) and training progress. save() refuses anything else, Variables included (save a state
-dict, or a Variable's .tensor), because load() could not give it back: load() reads with
-torch.load(weights_only=True), which never executes code from the file.
+A checkpoint holds plain data only: dicts (Counters too), lists and tuples of tensors, numbers,
+strings, booleans, None and dtypes, which covers model, optimizer and scheduler state dicts,
+torch.Generator states (uint8 tensors) and training progress. save() refuses anything else,
+Variables included (save a state dict, or a Variable's .tensor), because load() could not give
+it back: load() reads with torch.load(weights_only=True), which never executes code from the file.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 import torch
@@ -24,7 +24,8 @@ from autogradlib.variable import Variable
 _ZIP_MAGIC = b"PK\x03\x04"
 _SCALAR_TYPES = (type(None), bool, int, float, str, torch.dtype)
 _SEQUENCE_TYPES = (list, tuple, torch.Size)
-_MAPPING_TYPES = (dict, OrderedDict)
+# Counter: MultiStepLR's milestones, in a scheduler's state dict (torch.load allows it).
+_MAPPING_TYPES = (dict, OrderedDict, Counter)
 _PLAIN_DATA = "dicts, lists and tuples of tensors, numbers, strings, booleans, None and dtypes"
 
 

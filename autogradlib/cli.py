@@ -1,8 +1,9 @@
-"""The command line: `autogradlib train` runs the reference experiment, `autogradlib bench` times
-it against PyTorch."""
+"""The command line: `autogradlib train` runs the reference experiment (or another task),
+`autogradlib bench` times it against PyTorch."""
 
 import argparse
 import math
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -12,8 +13,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from autogradlib import distributed, experiment, nn, report
+from autogradlib import distributed, experiment, nn, report, tasks
 from autogradlib.errors import CheckpointError
+from autogradlib.idx import DataFileError
 from autogradlib.interrupts import StopRequests
 
 
@@ -93,13 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="autogradlib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     train = commands.add_parser("train", help="train the reference network and report the table")
-    # The training options default to None, "not given": experiment.Config's defaults fill them
-    # in, or, for a resumed run, the checkpoint's configuration (see training_config).
+    # The training options default to None, "not given": experiment.Config's defaults (those of
+    # the task) fill them in, or, for a resumed run, the checkpoint's configuration (see
+    # training_config).
+    train.add_argument(
+        "--task", choices=tuple(tasks.TASKS), help="what to train on (default disk, the 2018 one)"
+    )
+    train.add_argument(
+        "--data-dir", metavar="DIR", help="mnist, fashion-mnist: the folder of the IDX files"
+    )
     train.add_argument("--epochs", type=positive_int)
     train.add_argument("--repeats", type=positive_int)
     train.add_argument("--batch-size", type=positive_int)
     train.add_argument("--lr", type=positive_float)
     train.add_argument("--optimizer", choices=("sgd", "adam"))
+    train.add_argument("--schedule", choices=experiment.SCHEDULES, help="of the learning rate")
     train.add_argument("--momentum", type=unit_interval)
     train.add_argument("--hidden", type=positive_int)
     # Standardising needs a std of the training points, which one point does not have.
@@ -131,8 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=train_command)
 
     bench = commands.add_parser("bench", help="time the reference training against PyTorch")
+    bench.add_argument(
+        "--task", choices=("disk", "digits"), default="disk", help="which training to time"
+    )
     bench.add_argument("--repeats", type=positive_int, default=10, help="alternating runs")
-    bench.add_argument("--epochs", type=positive_int, default=500)
+    bench.add_argument("--epochs", type=positive_int, help="default 500 (disk), 5 (digits)")
+    bench.add_argument(
+        "--batch-sizes", type=positive_int, nargs="+", help="digits only; default 64 256"
+    )
     bench.add_argument("--threads", type=positive_int, default=1)
     bench.add_argument("--no-scaling", action="store_true", help="skip the width/batch table")
     bench.add_argument("--no-memory", action="store_true", help="skip peak-memory probes")
@@ -161,7 +177,11 @@ def training_config(args: argparse.Namespace) -> tuple[experiment.Config, dict |
         if (value := getattr(args, name)) is not None
     }
     if args.resume is None:
-        return experiment.Config(**given), None
+        try:
+            config = experiment.Config(**given)
+        except ValueError as error:
+            raise CommandLineError(str(error)) from None
+        return check_data(config), None
     try:
         config, saved = experiment.read_checkpoint(args.resume)
     except CheckpointError as error:
@@ -176,7 +196,17 @@ def training_config(args: argparse.Namespace) -> tuple[experiment.Config, dict |
             f"argument --resume: a resumed run keeps the configuration of {args.resume}; "
             f"drop {', '.join(conflicts)}"
         )
-    return config, saved
+    return check_data(config), saved
+
+
+def check_data(config: experiment.Config) -> experiment.Config:
+    """`config`, once its task's files have been read: a missing or malformed one stops the
+    command now, in one line, not after the first repeat has started."""
+    try:
+        experiment.read_data(config)
+    except DataFileError as error:
+        raise CommandLineError(f"argument --data-dir: {error}") from None
+    return config
 
 
 def output_folder(args: argparse.Namespace) -> Path:
@@ -196,6 +226,14 @@ def output_folder(args: argparse.Namespace) -> Path:
 
 def train_command(args: argparse.Namespace) -> int:
     """Train in this process; with --nproc N, in N local ones; under torchrun, as one rank."""
+    if args.nproc * int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        task = training_config(args)[0].task
+        if task != "disk":
+            # Each process would normalise its own slice of a batch: not one process's updates.
+            raise CommandLineError(
+                f"--task {task} trains in one process only: its batch normalisation would "
+                "see each process's slice of a batch, not the batch"
+            )
     if args.nproc > 1:
         if distributed.launched_with_env():
             print(
@@ -223,7 +261,8 @@ def train_this_process(args: argparse.Namespace) -> int:
     config, saved = training_config(args)
     out = output_folder(args)
     main_process = distributed.is_main_process()
-    loss_function = nn.MSELoss()
+    task = tasks.TASKS[config.task]
+    loss_function = task.make_loss()
     checkpointer = experiment.Checkpointer(
         path=out / experiment.CHECKPOINT_NAME,
         every=checkpoint_period(args, saved),
@@ -257,9 +296,10 @@ def train_this_process(args: argparse.Namespace) -> int:
         return 0
     summary = experiment.summarize(runs)
     print(f"\nAfter {config.epochs} epochs, {config.repeats} repeats:")
-    print(experiment.format_table(summary))
-    verdict = "beat" if experiment.beats_seed(summary) else "do not all beat"
-    print(f"The four medians {verdict} the 2018 report's (lower loss, higher accuracy).")
+    print(experiment.format_table(summary, *experiment.REFERENCES.get(config.task, (None, ""))))
+    verdict = experiment.verdict(config.task, summary)
+    if verdict:
+        print(verdict)
     loss = loss_function(
         state.model(dataset.train_inputs[: config.batch_size]),
         dataset.train_targets[: config.batch_size],
@@ -268,7 +308,7 @@ def train_this_process(args: argparse.Namespace) -> int:
     written = [
         report.write_results(out, run_description(config), runs, summary),
         report.write_model(out, state.model),
-        report.write_curves(out, runs),
+        report.write_curves(out, runs, task.loss_label),
         *report.write_graph(out, graph),
     ]
     print("Wrote " + ", ".join(str(path) for path in written))
@@ -328,18 +368,38 @@ def run_description(config: experiment.Config) -> dict:
 
 
 def bench_command(args: argparse.Namespace) -> int:
+    out = args.out or Path("runs") / time.strftime("bench-%Y%m%d-%H%M%S")
+    if args.task == "digits":
+        from autogradlib_bench import bench_digits as benchmark
+
+        report = benchmark.run(
+            repeats=args.repeats,
+            epochs=args.epochs or 5,
+            threads=args.threads,
+            batch_sizes=args.batch_sizes or benchmark.BATCH_SIZES,
+            memory=not args.no_memory,
+            out=out,
+            progress=lambda message: print(message, file=sys.stderr),
+        )
+        return print_bench(benchmark, report, out)
+    if args.batch_sizes is not None:
+        raise CommandLineError("argument --batch-sizes: applies to --task digits only")
     from autogradlib_bench import benchmark
 
-    out = args.out or Path("runs") / time.strftime("bench-%Y%m%d-%H%M%S")
     report = benchmark.run(
         repeats=args.repeats,
-        epochs=args.epochs,
+        epochs=args.epochs or 500,
         threads=args.threads,
         scaling=not args.no_scaling,
         memory=not args.no_memory,
         out=out,
         progress=lambda message: print(message, file=sys.stderr),
     )
+    return print_bench(benchmark, report, out)
+
+
+def print_bench(benchmark, report: dict, out: Path) -> int:
+    """The benchmark's table, whether each target is met, and the files written."""
     print(benchmark.format_markdown(report))
     print()
     checks = benchmark.target_checks(report)

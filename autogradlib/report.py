@@ -15,7 +15,6 @@ import torch
 from autogradlib import checkpoint
 from autogradlib.files import atomic_write_bytes, atomic_write_text
 
-CURVE_PANELS = (("loss", "MSE loss"), ("accuracy", "accuracy"))
 SPLITS = (("train", "tab:blue"), ("test", "tab:orange"))
 
 
@@ -46,11 +45,12 @@ def write_model(directory: Path, model) -> Path:
     return path
 
 
-def write_curves(directory: Path, runs: list) -> Path:
+def write_curves(directory: Path, runs: list, loss_label: str = "MSE loss") -> Path:
     """curves.png: loss and accuracy per epoch, train and test, median and interquartile band."""
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     epochs = runs[0]["curves"]["epoch"]
-    for axis, (metric, title) in zip(axes, CURVE_PANELS, strict=True):
+    panels = (("loss", loss_label), ("accuracy", "accuracy"))
+    for axis, (metric, title) in zip(axes, panels, strict=True):
         for split, color in SPLITS:
             values = torch.tensor([run["curves"][f"{split}_{metric}"] for run in runs])
             low, median, high = torch.quantile(values, torch.tensor([0.25, 0.5, 0.75]), dim=0)

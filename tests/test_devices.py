@@ -52,6 +52,11 @@ def const(values, dtype=torch.int64):
     return lambda device, _dtype, _generator: torch.tensor(values, dtype=dtype, device=device)
 
 
+def like(variable, values):
+    """A constant (a loss's weight) on the variable's device, in its dtype."""
+    return torch.tensor(values, dtype=variable.dtype, device=variable.device)
+
+
 def lib(value):
     """torch for tensors, autogradlib for Variables: lets one case call cat and stack."""
     return torch if isinstance(value, torch.Tensor) else autogradlib
@@ -129,6 +134,20 @@ OPERATOR_CASES = [
     ("embedding",
      lambda w, i: F.embedding(i, w, padding_idx=1), [rand(4, 3), const([[0, 1], [3, 0]])]),
     ("dropout2d-all", lambda a: F.dropout2d(a, p=1.0), [rand(2, 3, 2, 2)]),
+
+    ("l1-loss", lambda x, y: F.l1_loss(x, y), [rand(4, 2), rand(4, 2)]),
+    ("smooth-l1-loss", lambda x, y: F.smooth_l1_loss(x, y, beta=0.3), [rand(4, 2), rand(4, 2)]),
+    ("huber-loss", lambda x, y: F.huber_loss(x, y, "sum", 0.3), [rand(4, 2), rand(4, 2)]),
+    ("bce", lambda x, y: F.binary_cross_entropy(x * 0.5, y * 0.5), [rand(4, 2), rand(4, 2)]),
+    ("bce-logits",
+     lambda x, y: F.binary_cross_entropy_with_logits(x, y * 0.5, pos_weight=like(x, [2.0, 0.5])),
+     [rand(4, 2), rand(4, 2)]),
+    ("nll-loss", lambda x, y: F.nll_loss(x, y, like(x, [1.0, 2.0, 0.5, 3.0]), ignore_index=0),
+     [rand(3, 4, 2), const([[1, 0], [3, 2], [0, 0]])]),
+    ("cross-entropy-options",
+     lambda x, y: F.cross_entropy(
+         x, y, like(x, [1.0, 2.0, 0.5, 3.0]), ignore_index=3, label_smoothing=0.1),
+     [rand(3, 4, 2), const([[1, 0], [3, 2], [0, 3]])]),
 ]  # fmt: skip
 CASE_IDS = [case[0] for case in OPERATOR_CASES]
 

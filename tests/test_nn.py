@@ -4,6 +4,7 @@ import collections
 
 import pytest
 import torch
+from oracle import check_against_torch
 
 from autogradlib import ShapeError, Variable, nn
 from autogradlib.nn import functional as F
@@ -79,7 +80,7 @@ def test_reference_network_with_cross_entropy_on_logits_matches_torch(reduction,
     if soft_targets:
         targets = torch.rand(32, 2, dtype=DOUBLE, generator=torch.Generator().manual_seed(3))
         targets = targets / targets.sum(1, keepdim=True)
-    loss = nn.CrossEntropyLoss(reduction)(ours(inputs), targets)
+    loss = nn.CrossEntropyLoss(reduction=reduction)(ours(inputs), targets)
     expected = torch.nn.CrossEntropyLoss(reduction=reduction)(theirs(inputs), targets)
     torch.testing.assert_close(loss.tensor, expected.detach(), rtol=0, atol=ATOL)
     loss.sum().backward()
@@ -446,15 +447,47 @@ def test_wrong_feature_size_names_the_layer_and_the_input_shape():
         model(torch.zeros(4, 3))
 
 
-def test_linear_initialisation_is_xavier_normal_with_zero_bias_and_seeded():
-    layer = nn.Linear(200, 300, dtype=DOUBLE, generator=torch.Generator().manual_seed(9))
-    again = nn.Linear(200, 300, dtype=DOUBLE, generator=torch.Generator().manual_seed(9))
-    assert layer.weight.shape == (300, 200) and layer.weight.dtype == DOUBLE
-    assert torch.equal(layer.weight.tensor, again.weight.tensor)
-    assert torch.equal(layer.bias.tensor, torch.zeros(300, dtype=DOUBLE))
-    expected_std = (2 / (200 + 300)) ** 0.5
-    assert abs(layer.weight.tensor.std().item() - expected_std) < 0.02 * expected_std
+@pytest.mark.parametrize(
+    ("in_features", "out_features", "bias", "dtype"),
+    [(3, 4, True, None), (1, 1, True, None), (7, 2, False, None), (200, 30, True, DOUBLE)],
+)
+def test_linear_draws_torchs_weights_from_the_global_generator(
+    in_features, out_features, bias, dtype
+):
+    torch.manual_seed(0)
+    ours = nn.Linear(in_features, out_features, bias, dtype=dtype)
+    after_ours = torch.rand(3)
+    torch.manual_seed(0)
+    theirs = torch.nn.Linear(in_features, out_features, bias, dtype=dtype)
+    assert torch.equal(torch.rand(3), after_ours)  # the same number of draws, too
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    for key, tensor in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[key], tensor), key
+
+
+def test_a_seeded_sequential_is_bit_identical_to_torchs_and_so_is_its_training():
+    torch.manual_seed(3)
+    ours = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
+    torch.manual_seed(3)
+    tn = torch.nn
+    theirs = tn.Sequential(tn.Linear(2, 8), tn.ReLU(), tn.Linear(8, 8), tn.Tanh(), tn.Linear(8, 2))
+    for key, tensor in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[key], tensor), key
+    generated = nn.Linear(3, 4, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(1)
+    assert torch.equal(generated.weight.tensor, torch.nn.Linear(3, 4).weight.detach())
     assert nn.Linear(2, 3, bias=False).bias is None
+
+
+def test_linear_reset_parameters_and_empty_layers_behave_as_torchs():
+    layer = nn.Linear(3, 2)
+    torch.manual_seed(5)
+    layer.reset_parameters()
+    torch.manual_seed(5)
+    assert torch.equal(layer.weight.tensor, torch.nn.Linear(3, 2).weight.detach())
+    with pytest.warns(UserWarning, match="zero-element"):
+        empty = nn.Linear(0, 2)
+    assert empty.weight.shape == (2, 0) and torch.equal(empty.bias.tensor, torch.zeros(2))
 
 
 def test_sequential_indexing_slicing_iteration_and_append():
@@ -513,6 +546,9 @@ def test_apply_visits_children_before_parents():
 # --- Initialisers --------------------------------------------------------------------------------
 
 INITIALISERS = [
+    ("trunc_normal_", {"mean": 0.5, "std": 2.0, "a": -1.0, "b": 3.0}),
+    ("trunc_normal_", {"mean": 0.0, "std": 1.0, "a": 1.0, "b": 1.5}),  # the other method
+    ("orthogonal_", {"gain": 1.5}),
     ("xavier_normal_", {}),
     ("xavier_uniform_", {"gain": 2.0}),
     ("kaiming_uniform_", {"a": 5**0.5}),
@@ -529,6 +565,13 @@ def test_initialiser_draws_what_torch_draws_from_the_same_generator(name, option
     result = getattr(nn.init, name)(ours, **options, generator=torch.Generator().manual_seed(10))
     getattr(torch.nn.init, name)(theirs, **options, generator=torch.Generator().manual_seed(10))
     assert result is ours
+    assert torch.equal(ours.tensor, theirs)
+
+
+def test_orthogonal_init_of_a_wide_matrix_matches_torch():
+    ours, theirs = Variable(torch.empty(3, 7, dtype=DOUBLE)), torch.empty(3, 7, dtype=DOUBLE)
+    nn.init.orthogonal_(ours, generator=torch.Generator().manual_seed(1))
+    torch.nn.init.orthogonal_(theirs, generator=torch.Generator().manual_seed(1))
     assert torch.equal(ours.tensor, theirs)
 
 
@@ -564,3 +607,107 @@ def test_requires_grad_freezes_a_model_so_backward_leaves_its_parameters_alone()
     trained(frozen(Variable(torch.randn(4, 3)))).sum().backward()
     assert all(parameter.grad is None for parameter in frozen.parameters())
     assert all(parameter.grad is not None for parameter in trained.parameters())
+
+
+# --- Softmax's implicit dim, Flatten ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3), (2, 3, 4), (2, 3, 4, 5)], ids=str)
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax"])
+def test_softmax_without_dim_chooses_and_warns_as_torch(name, shape):
+    x = torch.randn(shape, dtype=DOUBLE, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        expected = getattr(torch.nn, name)()(x)
+    layer = getattr(nn, name)()
+    assert repr(layer) == repr(getattr(torch.nn, name)()) == f"{name}(dim=None)"
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        torch.testing.assert_close(layer(Variable(x)).tensor, expected, rtol=0, atol=1e-15)
+    function = {"Softmax": F.softmax, "LogSoftmax": F.log_softmax}[name]
+    with pytest.warns(UserWarning, match="include dim=X"):
+        torch.testing.assert_close(function(Variable(x)).tensor, expected, rtol=0, atol=1e-15)
+
+
+def test_softmax_without_dim_inside_a_chain_matches_torch():
+    x = torch.randn(4, 3, dtype=DOUBLE, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    ours = nn.Sequential(nn.Linear(3, 5, dtype=DOUBLE), nn.ReLU(), nn.Softmax())
+    torch.manual_seed(0)
+    tn = torch.nn
+    theirs = tn.Sequential(tn.Linear(3, 5, dtype=DOUBLE), tn.ReLU(), tn.Softmax())
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        output = ours(Variable(x))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        expected = theirs(x)
+    assert output.grad_op.label == "Sequential"  # recorded as one chain
+    torch.testing.assert_close(output.tensor, expected.detach(), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("shape", "start_dim", "end_dim"),
+    [((2, 3, 4), 1, -1), ((2, 3, 4, 5), 0, 2), ((2, 3, 4, 5), 2, -1), ((4, 2), 1, -1)],
+)
+def test_flatten_matches_torch(shape, start_dim, end_dim):
+    ours, theirs = nn.Flatten(start_dim, end_dim), torch.nn.Flatten(start_dim, end_dim)
+    assert repr(ours) == repr(theirs)
+    x = torch.randn(shape, dtype=DOUBLE)
+    check_against_torch(lambda x: ours(x) if isinstance(x, Variable) else theirs(x), x)
+    assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+
+
+# --- nn.utils: gradient clipping and parameter vectors ------------------------------------------
+
+
+def twin_gradients(seed: int = 0):
+    """Our network and torch's with the same weights and the same gradients."""
+    generator = torch.Generator().manual_seed(seed)
+    ours, theirs = twin_networks()
+    for variable, tensor in zip(ours.parameters(), theirs.parameters(), strict=True):
+        grad = torch.randn(tensor.shape, dtype=DOUBLE, generator=generator)
+        variable.grad, tensor.grad = grad, grad.clone()
+    return ours, theirs
+
+
+@pytest.mark.parametrize(
+    ("max_norm", "norm_type"), [(0.5, 2.0), (100.0, 2.0), (1.0, 1), (0.3, float("inf")), (2, 3.0)]
+)
+def test_clip_grad_norm_returns_and_scales_as_torch(max_norm, norm_type):
+    ours, theirs = twin_gradients()
+    list(ours.parameters())[3].grad = None
+    list(theirs.parameters())[3].grad = None
+    total = nn.utils.clip_grad_norm_(ours.parameters(), max_norm, norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs.parameters(), max_norm, norm_type)
+    assert isinstance(total, torch.Tensor)
+    torch.testing.assert_close(total, expected, rtol=0, atol=1e-14)
+    for variable, tensor in zip(ours.parameters(), theirs.parameters(), strict=True):
+        if tensor.grad is None:
+            assert variable.grad is None
+        else:
+            torch.testing.assert_close(variable.grad, tensor.grad, rtol=0, atol=1e-15)
+
+
+def test_clip_grad_norm_never_writes_into_a_shared_gradient_and_can_refuse_nonfinite():
+    ours, _ = twin_gradients()
+    first = next(ours.parameters())
+    shared = first.grad
+    before = shared.clone()
+    nn.utils.clip_grad_norm_(ours.parameters(), 0.1)
+    assert torch.equal(shared, before) and not torch.equal(first.grad, before)
+    first.grad = torch.full_like(first.grad, float("nan"))
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nn.utils.clip_grad_norm_(ours.parameters(), 1.0, error_if_nonfinite=True)
+    assert nn.utils.clip_grad_norm_([], 1.0).item() == 0
+
+
+def test_clip_grad_value_and_parameter_vectors_match_torch():
+    ours, theirs = twin_gradients()
+    nn.utils.clip_grad_value_(ours.parameters(), 0.5)
+    torch.nn.utils.clip_grad_value_(theirs.parameters(), 0.5)
+    for variable, tensor in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(variable.grad, tensor.grad)
+    vector = nn.utils.parameters_to_vector(ours.parameters())
+    assert torch.equal(vector.tensor, torch.nn.utils.parameters_to_vector(theirs.parameters()))
+    ours.zero_grad()
+    vector.sum().backward()  # differentiable, as torch's
+    assert torch.equal(ours[0].weight.grad, torch.ones(25, 2, dtype=DOUBLE))
+    nn.utils.vector_to_parameters(vector.tensor * 2, ours.parameters())
+    assert torch.equal(ours[0].weight.tensor, theirs[0].weight.detach() * 2)

@@ -23,7 +23,18 @@ CONFIGURATIONS = [
     ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
     ("Adam", {"lr": 0.01, "amsgrad": True}),
     ("Adam", {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-6, "maximize": True}),
+    ("AdamW", {"lr": 0.01}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.005, "momentum": 0.5, "centered": True}),
+    ("RMSprop", {"lr": 0.001, "weight_decay": 0.1, "maximize": True}),
 ]
+# Indexes into CONFIGURATIONS of the optimizers added later, for the state-dict tests.
+ADAMW, RMSPROP_CENTERED_MOMENTUM = 11, 17
 
 
 def disk_batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,7 +143,11 @@ def test_step_never_writes_into_gradients():
         assert torch.equal(variable.grad, grad)
 
 
-@pytest.mark.parametrize(("name", "options"), [CONFIGURATIONS[3], CONFIGURATIONS[8]], ids=str)
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [CONFIGURATIONS[index] for index in (3, 8, ADAMW, RMSPROP_CENTERED_MOMENTUM)],
+    ids=str,
+)
 def test_state_dict_round_trip_continues_as_if_uninterrupted(name, options):
     uninterrupted = reference_network()
     train(
@@ -157,7 +172,11 @@ def test_state_dict_round_trip_continues_as_if_uninterrupted(name, options):
         assert torch.equal(variable.tensor, expected.tensor)
 
 
-@pytest.mark.parametrize(("name", "options"), [CONFIGURATIONS[2], CONFIGURATIONS[9]], ids=str)
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [CONFIGURATIONS[index] for index in (2, 9, ADAMW, RMSPROP_CENTERED_MOMENTUM)],
+    ids=str,
+)
 def test_optimizer_state_dict_moves_to_torch_and_back(name, options):
     model = reference_network()
     optimizer = getattr(optim, name)(model.parameters(), **options)
@@ -169,6 +188,7 @@ def test_optimizer_state_dict_moves_to_torch_and_back(name, options):
     twin = torch_twin(model)
     theirs = getattr(torch.optim, name)(twin.parameters(), **options)
     theirs.load_state_dict(state)
+    assert sorted(theirs.state_dict()["state"][0]) == sorted(state["state"][0])
     train(model, optimizer, nn.MSELoss(), 5)
     train(twin, theirs, torch.nn.MSELoss(), 5)
     assert_same_parameters(model, twin)
@@ -206,6 +226,10 @@ INVALID = [
     ("Adam", {"eps": -1e-8}, "eps -1e-08"),
     ("Adam", {"weight_decay": -0.1}, "weight_decay -0.1"),
     ("Adam", {"lr": "0.1"}, "lr '0.1'"),
+    ("AdamW", {"weight_decay": -0.1}, "AdamW: invalid weight_decay -0.1"),
+    ("RMSprop", {"alpha": -0.5}, "RMSprop: invalid alpha -0.5"),
+    ("RMSprop", {"momentum": -0.5}, "momentum -0.5"),
+    ("RMSprop", {"eps": math.nan}, "eps nan"),
 ]
 
 
@@ -262,10 +286,26 @@ def test_optimizer_made_before_to_still_updates_the_moved_parameters():
     assert not torch.equal(model[0].weight.tensor, before)
 
 
-def test_loading_torch_adamw_settings_is_refused_rather_than_ignored():
+def test_torch_adamw_state_loaded_into_adam_keeps_decoupled_weight_decay():
     model = reference_network()
     twin = torch_twin(model)
-    theirs = torch.optim.AdamW(twin.parameters())
+    theirs = torch.optim.AdamW(twin.parameters(), lr=0.01, weight_decay=0.1)
+    train(twin, theirs, torch.nn.MSELoss(), 3)
+    model.load_state_dict(twin.state_dict())
     optimizer = optim.Adam(model.parameters())
-    with pytest.raises(ValueError, match="decoupled_weight_decay"):
-        optimizer.load_state_dict(theirs.state_dict())
+    optimizer.load_state_dict(theirs.state_dict())
+    assert optimizer.param_groups[0]["decoupled_weight_decay"] is True
+    train(model, optimizer, nn.MSELoss(), 5)
+    train(twin, theirs, torch.nn.MSELoss(), 5)
+    assert_same_parameters(model, twin)
+
+
+def test_adamw_and_rmsprop_defaults_are_torchs():
+    model = reference_network()
+    twin = torch_twin(model)
+    for name in ("AdamW", "RMSprop"):
+        ours = getattr(optim, name)(model.parameters()).param_groups[0]
+        theirs = getattr(torch.optim, name)(twin.parameters()).param_groups[0]
+        assert {key: value for key, value in theirs.items() if key in ours} | {
+            "params": None
+        } == ours | {"params": None}

@@ -462,8 +462,14 @@ def test_out_and_unknown_keywords_are_refused_naming_the_function():
         torch.exp(variable, out=torch.empty(3))
     with pytest.raises(TypeError, match=r"torch.div on Variables: .*rounding_mode"):
         torch.div(variable, 2, rounding_mode="floor")
-    with pytest.raises(TypeError, match=r"torch.nn.functional.softmax on Variables: .*dim"):
-        F.softmax(variable, dtype=torch.float64)
+
+
+def test_softmax_takes_a_dtype_as_torch():
+    tensor = torch.randn(2, 3)
+    for function in (F.softmax, F.log_softmax):
+        ours = function(Variable(tensor), 1, dtype=torch.float64)
+        assert ours.dtype == torch.float64
+        assert torch.allclose(ours.tensor, function(tensor, 1, dtype=torch.float64))
 
 
 def test_matrix_norms_are_refused_with_what_to_use_instead():

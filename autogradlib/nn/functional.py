@@ -5,10 +5,14 @@ Inputs may be Variables or plain tensors (constants); results are Variables.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from autogradlib import operators as ops
-from autogradlib.errors import ShapeError
+from autogradlib.errors import DTypeError, ShapeError
+from autogradlib.operators.convolution import convolve
+from autogradlib.operators.pooling import adaptive_avg_pool, avg_pool, max_pool
 from autogradlib.variable import Variable
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -45,13 +49,36 @@ def tanh(input) -> Variable:
     return ops.Tanh.apply(input)
 
 
-def softmax(input, dim: int) -> Variable:
-    """exp(x_i) / sum_j exp(x_j) along `dim`."""
+def implicit_softmax_dim(name: str, input, stacklevel: int = 3) -> int:
+    """torch's choice when no dim is given, with its warning: 0 for 0-, 1- or 3-D input, else 1."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. "
+        "Change the call to include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if input.dim() in (0, 1, 3) else 1
+
+
+def softmax(
+    input, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> Variable:
+    """exp(x_i) / sum_j exp(x_j) along `dim` (None: torch's implicit choice, with its warning)."""
+    if dim is None:
+        dim = implicit_softmax_dim("softmax", input, _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)  # as torch: cast first, then compute in that dtype
     return ops.Softmax.apply(input, dim=dim)
 
 
-def log_softmax(input, dim: int) -> Variable:
-    """x_i - log(sum_j exp(x_j)) along `dim`."""
+def log_softmax(
+    input, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> Variable:
+    """x_i - log(sum_j exp(x_j)) along `dim` (None: torch's implicit choice, with its warning)."""
+    if dim is None:
+        dim = implicit_softmax_dim("log_softmax", input, _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)  # as torch: cast first, then compute in that dtype
     return ops.LogSoftmax.apply(input, dim=dim)
 
 
@@ -99,24 +126,189 @@ def check_same_shape(name: str, input, target) -> None:
         )
 
 
-def cross_entropy(input, target, *, reduction: str = "mean") -> Variable:
-    """reduce(-log_softmax(input)[target]) for logits (N, C) and class indices (N,) in [0, C).
+def constant_tensor(loss: str, name: str, value) -> torch.Tensor | None:
+    """A loss's weight as a tensor: no gradient flows into it (torch computes none either)."""
+    if isinstance(value, Variable):
+        if value.requires_grad:
+            raise ValueError(
+                f"{loss}: {name} requires grad, but the loss gives no gradient to its {name} "
+                f"(neither does torch); pass {name}.detach()"
+            )
+        return value.tensor
+    return value
 
-    The target may also hold class probabilities, shape (N, C): reduce(-sum(target * log_softmax)).
+
+def check_broadcasts_to(loss: str, name: str, value: torch.Tensor | None, shape) -> None:
+    """Raise ShapeError unless `value` broadcasts to `shape` without growing it."""
+    if value is None:
+        return
+    try:
+        fits = torch.broadcast_shapes(value.shape, shape) == tuple(shape)
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"{loss}: {name} of shape {tuple(value.shape)} does not broadcast to the input's "
+            f"shape {tuple(shape)}"
+        )
+
+
+def check_between_0_and_1(loss: str, name: str, value) -> None:
+    """torch's check on binary_cross_entropy's probabilities (NaN fails it too)."""
+    tensor = _tensor(value)
+    if tensor.is_meta:
+        return  # no values to check
+    if not bool(((tensor >= 0) & (tensor <= 1)).all()):
+        raise ValueError(f"{loss}: all elements of {name} should be between 0 and 1")
+
+
+def binary_cross_entropy(input, target, weight=None, *, reduction: str = "mean") -> Variable:
+    """reduce(-w (y log x + (1 - y) log(1 - x))) for probabilities x, each log clamped at -100."""
+    check_reduction(reduction)
+    check_same_shape("binary_cross_entropy", input, target)
+    weight = constant_tensor("binary_cross_entropy", "weight", weight)
+    check_broadcasts_to("binary_cross_entropy", "weight", weight, input.shape)
+    check_between_0_and_1("binary_cross_entropy", "input", input)
+    check_between_0_and_1("binary_cross_entropy", "target", target)
+    return ops.BCELoss.apply(input, target, weight=weight, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, *, reduction: str = "mean", pos_weight=None
+) -> Variable:
+    """reduce(w ((1 - y) x - (1 + (p - 1) y) log sigmoid(x))), p = pos_weight (1 without it)."""
+    name = "binary_cross_entropy_with_logits"
+    check_reduction(reduction)
+    check_same_shape(name, input, target)
+    weight = constant_tensor(name, "weight", weight)
+    pos_weight = constant_tensor(name, "pos_weight", pos_weight)
+    check_broadcasts_to(name, "weight", weight, input.shape)
+    check_broadcasts_to(name, "pos_weight", pos_weight, input.shape)
+    return ops.BCEWithLogitsLoss.apply(
+        input, target, weight=weight, pos_weight=pos_weight, reduction=reduction
+    )
+
+
+def l1_loss(input, target, *, reduction: str = "mean") -> Variable:
+    """reduce(|input - target|); input and target must have the same shape."""
+    check_reduction(reduction)
+    check_same_shape("l1_loss", input, target)
+    return ops.L1Loss.apply(input, target, reduction=reduction)
+
+
+def smooth_l1_loss(input, target, *, reduction: str = "mean", beta: float = 1.0) -> Variable:
+    """reduce(0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta), d = input - target."""
+    check_reduction(reduction)
+    check_same_shape("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    return ops.SmoothL1Loss.apply(input, target, beta=beta, reduction=reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Variable:
+    """reduce(0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta)), d = input - target."""
+    check_reduction(reduction)
+    check_same_shape("huber_loss", input, target)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    return ops.HuberLoss.apply(input, target, delta=delta, reduction=reduction)
+
+
+def class_index_target(loss: str, input, target) -> torch.Tensor:
+    """The target of class indices for an input (N, C, d1, ...) or (C,), checked, as int64."""
+    target = _tensor(target)
+    expected = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.dim() > 1 else ()
+    if input.dim() == 0 or tuple(target.shape) != expected:
+        raise ShapeError(
+            f"{loss}: expected input (N, C, d1, ...) or (C,) and a target of class indices "
+            f"(N, d1, ...) or (), got input {tuple(input.shape)} and target {tuple(target.shape)}"
+        )
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise DTypeError(
+            f"{loss}: the target of class indices must be integers, got {target.dtype}"
+        )
+    return target if target.dtype == torch.int64 else target.long()
+
+
+def class_weight(loss: str, weight, classes: int) -> torch.Tensor | None:
+    """The class weights, a tensor of shape (C,), or None."""
+    weight = constant_tensor(loss, "weight", weight)
+    if weight is not None and tuple(weight.shape) != (classes,):
+        raise ShapeError(
+            f"{loss}: weight should hold one value for each of the {classes} classes, "
+            f"got shape {tuple(weight.shape)}"
+        )
+    return weight
+
+
+def nll_loss(
+    input, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean"
+) -> Variable:
+    """reduce(-w[y] input[y]) for log-probabilities (N, C, d1, ...); mean: divided by sum w[y]."""
+    check_reduction(reduction)
+    target = class_index_target("nll_loss", input, target)
+    weight = class_weight("nll_loss", weight, input.shape[1 if input.dim() > 1 else 0])
+    options = {"ignore_index": ignore_index, "reduction": reduction}
+    if input.dim() == 1:
+        loss = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, **options)
+        return loss.squeeze(0) if reduction == "none" else loss
+    return ops.NLLLoss.apply(input, target, weight=weight, **options)
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Variable:
+    """reduce(-sum_c q_c log_softmax(input)_c) for logits (N, C, d1, ...) or (C,).
+
+    The target holds class indices (N, d1, ...), q one-hot at the class, or class probabilities of
+    the input's shape, q = target; label smoothing mixes eps / C into q, class weights scale it.
     """
     check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     target_tensor = _tensor(target)
-    probabilities = target_tensor.is_floating_point()
-    expected = tuple(input.shape) if probabilities else tuple(input.shape[:1])
-    if input.dim() != 2 or tuple(target_tensor.shape) != expected:
+    if not target_tensor.is_floating_point():
+        target = class_index_target("cross_entropy", input, target_tensor)
+    elif input.dim() == 0 or target_tensor.shape != input.shape:
         raise ShapeError(
-            f"cross_entropy: expected logits (N, C) and a target of class indices (N,) or "
-            f"probabilities (N, C), got logits {tuple(input.shape)} and target "
-            f"{tuple(target_tensor.shape)}"
+            f"cross_entropy: expected logits (N, C, d1, ...) or (C,) and a target of class "
+            f"indices (N, d1, ...) or probabilities of the logits' shape, got logits "
+            f"{tuple(input.shape)} and target {tuple(target_tensor.shape)}"
         )
-    if not probabilities and target_tensor.dtype != torch.int64:
-        target = target_tensor.long()
-    return ops.CrossEntropyLoss.apply(input, target, reduction=reduction)
+    weight = class_weight("cross_entropy", weight, input.shape[1 if input.dim() > 1 else 0])
+    options = {
+        "weight": weight,
+        "ignore_index": ignore_index,
+        "label_smoothing": label_smoothing,
+        "reduction": reduction,
+    }
+    if input.dim() == 1:
+        loss = ops.CrossEntropyLoss.apply(input.unsqueeze(0), target.unsqueeze(0), **options)
+        return loss.squeeze(0) if reduction == "none" else loss
+    return ops.CrossEntropyLoss.apply(input, target, **options)
+
+
+def one_hot(tensor, num_classes: int = -1) -> torch.Tensor:
+    """int64 (..., num_classes), 1 at each index of `tensor` (not differentiable, as in torch)."""
+    tensor = _tensor(tensor)
+    if tensor.dtype != torch.int64:
+        raise DTypeError(f"one_hot: expected an int64 tensor of class indices, got {tensor.dtype}")
+    if tensor.numel() and bool((tensor < 0).any()):
+        raise ValueError("one_hot: class values must be non-negative")
+    if num_classes < 0:
+        if tensor.numel() == 0:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor")
+        num_classes = int(tensor.max()) + 1
+    elif tensor.numel() and int(tensor.max()) >= num_classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
+    result = torch.zeros((*tensor.shape, num_classes), dtype=torch.int64, device=tensor.device)
+    return result.scatter_(-1, tensor.unsqueeze(-1), 1)
 
 
 # --- Normalisation -------------------------------------------------------------------------------
@@ -286,3 +478,48 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     else:
         noise.bernoulli_(1 - p).div_(1 - p)
     return ops.Mul.apply(input, noise)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
+    """Cross-correlation of (N, C_in, L) with weight (C_out, C_in / groups, k), plus bias."""
+    return convolve("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
+    """Cross-correlation of (N, C_in, H, W) with weight (C_out, C_in / groups, kh, kw) + bias."""
+    return convolve("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """The maximum of each window; with return_indices, also its position in the (H, W) plane."""
+    output = max_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return output
+    # Computed again rather than kept on every operator: return_indices is rare.
+    _, indices = torch.ops.aten.max_pool2d_with_indices(
+        _tensor(input), kernel_size, stride or kernel_size, padding, dilation, ceil_mode
+    )
+    return output, indices
+
+
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+) -> Variable:
+    """The mean of each window (the sum / divisor_override when given)."""
+    return avg_pool(
+        "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+        divisor_override,
+    )  # fmt: skip
+
+
+def adaptive_avg_pool2d(input, output_size) -> Variable:
+    """The mean of each of output_size windows that tile the (H, W) plane as evenly as possible."""
+    return adaptive_avg_pool("adaptive_avg_pool2d", input, output_size)

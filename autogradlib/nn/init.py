@@ -7,6 +7,7 @@ values are the same as torch's.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -110,6 +111,9 @@ def kaiming_uniform_(
     generator: torch.Generator | None = None,
 ):
     """He: U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
+    if 0 in _tensor(target).shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return target
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(target, mode))
     bound = math.sqrt(3.0) * std
     return uniform_(target, -bound, bound, generator)
@@ -123,5 +127,99 @@ def kaiming_normal_(
     generator: torch.Generator | None = None,
 ):
     """He: N(0, std**2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
+    if 0 in _tensor(target).shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return target
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(target, mode))
     return normal_(target, 0.0, std, generator)
+
+
+def trunc_normal_(
+    target,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: torch.Generator | None = None,
+):
+    """N(mean, std**2) restricted to [a, b], by rejection sampling with torch's draws: normal
+    draws redrawn outside [a, b] when [a, b] holds over 0.3 of the mass, else uniform proposals."""
+    tensor = _tensor(target)
+    if tensor.is_meta:
+        return target
+
+    def normal_cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    if normal_cdf((b - mean) / std) - normal_cdf((a - mean) / std) > 0.3:
+        _trunc_normal_by_redrawing(tensor, mean, std, a, b, generator)
+    else:
+        _trunc_normal_from_uniform_proposals(tensor, mean, std, a, b, generator)
+    return target
+
+
+def _trunc_normal_by_redrawing(tensor, mean, std, a, b, generator) -> None:
+    # The bounds in the tensor's dtype, so that the rejection agrees with its values.
+    low = tensor.new_tensor(a, device="cpu").item()
+    high = tensor.new_tensor(b, device="cpu").item()
+    result = tensor.normal_(mean, std, generator=generator)
+    while True:
+        outside = (result < low) | (result > high)
+        if not outside.any():
+            break
+        redrawn = torch.empty_like(result).normal_(mean, std, generator=generator)
+        result = torch.where(outside, redrawn, result)
+    if tensor is not result:
+        tensor.copy_(result)
+
+
+def _trunc_normal_from_uniform_proposals(tensor, mean, std, a, b, generator) -> None:
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+    candidates = torch.empty_like(tensor)
+    acceptance = torch.empty_like(tensor)
+    tensor.uniform_(a, b, generator=generator)
+    candidates.copy_(tensor)
+    candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)  # log pdf - log peak
+    pending = acceptance.uniform_(generator=generator).log_().gt(candidates)
+    if not pending.any():
+        return
+    result = tensor
+    while True:
+        candidates.uniform_(a, b, generator=generator)
+        result = torch.where(pending, candidates, result)
+        candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+        rejected = acceptance.uniform_(generator=generator).log_().gt(candidates)
+        pending = torch.where(pending, rejected, pending)
+        if not pending.any():
+            break
+    tensor.copy_(result)
+
+
+def orthogonal_(target, gain: float = 1.0, generator: torch.Generator | None = None):
+    """A (semi-)orthogonal matrix times gain: Q of the QR decomposition of a normal matrix."""
+    tensor = _tensor(target)
+    if tensor.dim() < 2:
+        raise ValueError(
+            f"orthogonal_: needs at least 2 dimensions, got shape {tuple(tensor.shape)}"
+        )
+    if tensor.numel() == 0:
+        return target
+    rows = tensor.size(0)
+    columns = tensor.numel() // rows
+    flattened = tensor.new_empty((rows, columns)).normal_(0, 1, generator=generator)
+    if rows < columns:
+        flattened.t_()
+    q, r = torch.linalg.qr(flattened)
+    q *= torch.diag(r, 0).sign()  # makes the decomposition unique, as torch does
+    if rows < columns:
+        q.t_()
+    tensor.view_as(q).copy_(q)
+    tensor.mul_(gain)
+    return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -20,16 +21,21 @@ INSIDE_CHAIN = {"contiguous": False}
 
 
 class Linear(Module):
-    """x @ weight^T + bias; weight (out_features, in_features) Xavier-normal, bias zeros."""
+    """x @ weight^T + bias; weight (out_features, in_features) and bias initialised as torch's.
+
+    weight ~ kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(in_features), 1/sqrt(in_features)), then
+    bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)): the same draws, in the same order, from the
+    same generator (torch's global one unless `generator` is given) as torch.nn.Linear.
+    """
 
     def __init__(
         self,
         in_features: int,
         out_features: int,
         bias: bool = True,
-        *,
-        dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -37,14 +43,23 @@ class Linear(Module):
         self.out_features = out_features
         # Drawn where the generator lives (a CPU generator cannot fill a GPU tensor), then moved.
         draw_device = generator.device if generator is not None else device
-        weight = torch.empty(out_features, in_features, dtype=dtype, device=draw_device)
-        init.xavier_normal_(weight, generator=generator)
-        if device is not None:
-            weight = weight.to(device)
-        self.weight = Variable(weight)
-        self.bias = (
-            Variable(torch.zeros(out_features, dtype=dtype, device=device)) if bias else None
+        self.weight = Variable(
+            torch.empty(out_features, in_features, dtype=dtype, device=draw_device)
         )
+        self.bias = (
+            Variable(torch.empty(out_features, dtype=dtype, device=draw_device)) if bias else None
+        )
+        self.reset_parameters(generator)
+        if device is not None and generator is not None:
+            self.to(device)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw the weight, then the bias, as torch.nn.Linear.reset_parameters does."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, input) -> Variable:
         shape = input.shape
@@ -106,37 +121,61 @@ class Sigmoid(Module):
 
 
 class Softmax(Module):
-    """exp(x_i) / sum_j exp(x_j) along `dim`."""
+    """exp(x_i) / sum_j exp(x_j) along `dim` (None: torch's implicit choice, with its warning)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, input) -> Variable:
-        return ops.Softmax.apply(input, dim=self.dim)
+        # _stacklevel: the warning names the caller of the module, as torch's does.
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
     def _chain_stage(self, operands: list) -> tuple:
-        return (ops.Softmax, 0, {"dim": self.dim})
+        # Every chained layer keeps the number of dimensions, so the chain's input has this one's.
+        dim = self.dim if self.dim is not None else F.implicit_softmax_dim("softmax", operands[0])
+        return (ops.Softmax, 0, {"dim": dim})
 
 
 class LogSoftmax(Module):
-    """x_i - log(sum_j exp(x_j)) along `dim`."""
+    """x_i - log(sum_j exp(x_j)) along `dim` (None: torch's implicit choice, with its warning)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, input) -> Variable:
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
     def _chain_stage(self, operands: list) -> tuple:
-        return (ops.LogSoftmax, 0, {"dim": self.dim})
+        dim = self.dim
+        if dim is None:
+            dim = F.implicit_softmax_dim("log_softmax", operands[0])
+        return (ops.LogSoftmax, 0, {"dim": dim})
+
+
+class Flatten(Module):
+    """input.flatten(start_dim, end_dim): the dimensions start_dim..end_dim merged into one."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input) -> Variable:
+        # The shape from torch's own flatten of the tensor (a view: nothing is copied).
+        tensor = input.tensor if isinstance(input, Variable) else input
+        shape = tensor.flatten(self.start_dim, self.end_dim).shape
+        return ops.Reshape.apply(input, shape=shape)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Dropout(Module):

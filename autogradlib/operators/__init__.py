@@ -16,9 +16,13 @@ from autogradlib.operators.arithmetic import (
     SubOperator as Sub,
 )
 from autogradlib.operators.chain import ChainOperator as Chain
+from autogradlib.operators.convolution import (
+    Conv1dOperator as Conv1d,
+    Conv2dOperator as Conv2d,
+    ConvolutionOperator as Convolution,
+)
 from autogradlib.operators.embedding import EmbeddingOperator as Embedding
 from autogradlib.operators.fused import (
-    CrossEntropyLossOperator as CrossEntropyLoss,
     LinearOperator as Linear,
     MSELossOperator as MSELoss,
 )
@@ -32,6 +36,15 @@ from autogradlib.operators.inplace import (
     ReLUInplaceOperator as ReLUInplace,
     SetItemOperator as SetItem,
     SubInplaceOperator as SubInplace,
+)
+from autogradlib.operators.losses import (
+    BCELossOperator as BCELoss,
+    BCEWithLogitsLossOperator as BCEWithLogitsLoss,
+    CrossEntropyLossOperator as CrossEntropyLoss,
+    HuberLossOperator as HuberLoss,
+    L1LossOperator as L1Loss,
+    NLLLossOperator as NLLLoss,
+    SmoothL1LossOperator as SmoothL1Loss,
 )
 from autogradlib.operators.normalization import (
     BatchNormOperator as BatchNorm,
@@ -59,6 +72,11 @@ from autogradlib.operators.pointwise import (
     ToOperator as To,
     TruncOperator as Trunc,
     WhereOperator as Where,
+)
+from autogradlib.operators.pooling import (
+    AdaptiveAvgPool2dOperator as AdaptiveAvgPool2d,
+    AvgPool2dOperator as AvgPool2d,
+    MaxPool2dOperator as MaxPool2d,
 )
 from autogradlib.operators.reductions import (
     CumsumOperator as Cumsum,
@@ -93,8 +111,12 @@ __all__ = [
     "ELU",
     "GELU",
     "Abs",
+    "AdaptiveAvgPool2d",
     "Add",
     "AddInplace",
+    "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BatchNorm",
     "Cat",
     "Ceil",
@@ -102,6 +124,9 @@ __all__ = [
     "Clamp",
     "ClampInplace",
     "Clone",
+    "Conv1d",
+    "Conv2d",
+    "Convolution",
     "CopyInplace",
     "Cos",
     "CrossEntropyLoss",
@@ -114,7 +139,9 @@ __all__ = [
     "Expm1",
     "Floor",
     "Gather",
+    "HuberLoss",
     "Index",
+    "L1Loss",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -125,6 +152,7 @@ __all__ = [
     "MatMul",
     "Max",
     "MaxAlong",
+    "MaxPool2d",
     "Maximum",
     "Mean",
     "Min",
@@ -132,6 +160,7 @@ __all__ = [
     "Minimum",
     "Mul",
     "MulInplace",
+    "NLLLoss",
     "Neg",
     "Norm",
     "Overwrite",
@@ -148,6 +177,7 @@ __all__ = [
     "Sigmoid",
     "Sign",
     "Sin",
+    "SmoothL1Loss",
     "Softmax",
     "Sqrt",
     "Squeeze",

@@ -1,5 +1,5 @@
 """Fused operators: one forward and one hand-written backward where a chain of primitives would
-pay Python overhead per step (Linear) or lose precision (log-softmax + NLL)."""
+pay Python overhead per step (Linear, MSE). The other losses are in losses.py."""
 
 import torch
 
@@ -89,40 +89,3 @@ class MSELossOperator(GradOperator):
         # Scaling the (usually 0-d) incoming gradient first saves a pass over the difference.
         grad_x = self.difference * (grad_output * scale)
         return grad_x if need_x else None, -grad_x if need_target else None
-
-
-class CrossEntropyLossOperator(GradOperator):
-    """reduce(-sum(y * log_softmax(x)));  dL/dx = (softmax(x) * sum(y) - y) g / n for the mean.
-
-    The target y is class indices (int, shape (N,)) or class probabilities (float, shape (N, C)).
-    """
-
-    label = "CrossEntropyLoss"
-
-    def forward(self, logits, target, reduction="mean"):
-        self.log_probabilities = logits.log_softmax(1)
-        self.target, self.reduction = target, reduction
-        if target.is_floating_point():
-            losses = -(target * self.log_probabilities).sum(1)
-        else:
-            losses = -self.log_probabilities.gather(1, target.unsqueeze(1)).squeeze(1)
-        return reduce_loss(losses, reduction)
-
-    def pass_grad(self, grad_output):
-        need_logits, need_target = self.needs_input_grad
-        scale = reduction_scale(grad_output, self.target.shape[0], self.reduction)
-        if self.reduction == "none":
-            scale = scale.unsqueeze(1)
-        grad_logits = self._grad_logits() * scale if need_logits else None
-        grad_target = -self.log_probabilities * scale if need_target else None
-        return grad_logits, grad_target
-
-    def _grad_logits(self):
-        """d(loss term)/d(logits): softmax(x) * sum(y) - y, y one-hot for class indices."""
-        target = self.target
-        probabilities = self.log_probabilities.exp()
-        if target.is_floating_point():
-            return probabilities * target.sum(1, keepdim=True) - target
-        return probabilities.scatter_add(
-            1, target.unsqueeze(1), probabilities.new_full((target.shape[0], 1), -1.0)
-        )

@@ -1,4 +1,4 @@
-"""Adam (and AMSGrad), as PyTorch's Adam."""
+"""Adam (and AMSGrad, and AdamW's decoupled weight decay), as PyTorch's Adam."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from autogradlib.variable import Variable
 
 class Adam(Optimizer):
     """g = grad + wd * p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
-    p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)  (AMSGrad: v replaced by max over t)."""
+    p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)  (AMSGrad: v replaced by max over t).
+
+    With decoupled_weight_decay (AdamW), p *= 1 - lr * wd first, and g is the gradient alone.
+    """
 
     def __init__(
         self,
@@ -24,6 +27,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -32,21 +36,25 @@ class Adam(Optimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
+        optimizer = type(self).__name__
         for name in ("lr", "eps", "weight_decay"):
-            check_number("Adam", name, group[name])
-        if group.get("decoupled_weight_decay"):
-            raise ValueError("Adam: decoupled_weight_decay=True (AdamW) is not supported")
+            check_number(optimizer, name, group[name])
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: invalid betas {betas!r}: expected a pair (beta1, beta2)")
+            raise ValueError(
+                f"{optimizer}: invalid betas {betas!r}: expected a pair (beta1, beta2)"
+            )
         for index, beta in enumerate(betas):
-            check_number("Adam", f"betas[{index}]", beta)
+            check_number(optimizer, f"betas[{index}]", beta)
             if beta >= 1:
-                raise ValueError(f"Adam: invalid betas[{index}] {beta!r}: expected 0 <= beta < 1")
+                raise ValueError(
+                    f"{optimizer}: invalid betas[{index}] {beta!r}: expected 0 <= beta < 1"
+                )
 
     def _state(self, param: Variable, amsgrad: bool) -> dict[str, Any]:
         """The parameter's state, created on its first step as torch creates it."""
@@ -69,8 +77,11 @@ class Adam(Optimizer):
         torch._foreach_add_(steps, 1)
         # New tensors only: param.grad may be shared with other code and is never written.
         grads = grads_of(params, group["maximize"])
-        if group["weight_decay"] != 0:
-            grads = torch._foreach_add(grads, tensors, alpha=group["weight_decay"])
+        weight_decay = group["weight_decay"]
+        if weight_decay != 0 and group.get("decoupled_weight_decay", False):
+            torch._foreach_mul_(tensors, 1 - group["lr"] * weight_decay)
+        elif weight_decay != 0:
+            grads = torch._foreach_add(grads, tensors, alpha=weight_decay)
         exp_avgs = [state["exp_avg"] for state in states]
         denominators = self._update_moments(group, states, exp_avgs, grads)
         # The bias corrections, in torch's order of operations so the results are bit-identical.

@@ -74,6 +74,7 @@ class Optimizer:
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; return closure()'s loss, if given."""
+        self._opt_called = True  # read by the schedulers, which warn when stepped before this
         loss = None
         if closure is not None:
             with enable_grad():
