@@ -124,6 +124,8 @@ class Variable:
     def numel(self) -> int:
         return self.tensor.numel()
 
+    nelement = numel
+
     def item(self):
         return self.tensor.item()
 
@@ -243,11 +245,19 @@ class Variable:
     def cuda(self, device=None) -> Variable:
         return self.to("cuda" if device is None else device)
 
-    def argmax(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+    def argmax(
+        self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None, axis=None
+    ) -> Variable:
+        """With numpy's names too: axis= for dim=, keepdims= for keepdim=, as torch takes them."""
+        dim = dim if axis is None else axis
         keepdim = keepdim if keepdims is None else keepdims
         return Variable._from_tensor(self.tensor.argmax(dim, keepdim))
 
-    def argmin(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+    def argmin(
+        self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None, axis=None
+    ) -> Variable:
+        """With numpy's names too: axis= for dim=, keepdims= for keepdim=, as torch takes them."""
+        dim = dim if axis is None else axis
         keepdim = keepdim if keepdims is None else keepdims
         return Variable._from_tensor(self.tensor.argmin(dim, keepdim))
 
