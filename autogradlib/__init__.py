@@ -4,6 +4,7 @@
 from autogradlib import nn, optim
 from autogradlib.anomaly import detect_anomaly
 from autogradlib.checkpoint import load, save
+from autogradlib.engine import grad
 from autogradlib.errors import (
     AnomalyError,
     CheckpointError,
@@ -18,9 +19,13 @@ from autogradlib.errors import (
 from autogradlib.functional import cat, stack
 from autogradlib.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autogradlib.grad_operator import GradOperator
-from autogradlib.gradcheck import gradcheck
+from autogradlib.gradcheck import gradcheck, gradgradcheck
 from autogradlib.jit import jit
 from autogradlib.variable import Variable
+
+# isort: split
+# After Variable: importing the engine first would import it before the Variable it needs.
+from autogradlib import func
 
 __all__ = [
     "AnomalyError",
@@ -37,7 +42,10 @@ __all__ = [
     "cat",
     "detect_anomaly",
     "enable_grad",
+    "func",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "jit",
     "load",

@@ -1,7 +1,8 @@
 """draw_graph: a Variable's graph as a graphviz.Digraph, in torchviz's conventions.
 
 Data flows from the leaves (light blue, named, with their shape) through the operators (grey
-boxes) to the output (green); the layers of a chain (a Sequential recorded as one operator) are
+boxes; yellow, marked `(in ReLUBackward)`, when a backward with create_graph=True recorded them)
+to the output (green); the layers of a chain (a Sequential recorded as one operator) are
 drawn one by one inside a dashed box. Building the Digraph needs no Graphviz binary; rendering
 does.
 """
@@ -14,6 +15,7 @@ from autogradlib.variable import Variable
 LEAF_COLOR = "lightblue"
 OPERATOR_COLOR = "lightgrey"
 OUTPUT_COLOR = "darkolivegreen1"
+BACKWARD_COLOR = "khaki1"  # operators that a backward recorded (create_graph=True)
 
 
 def shape_text(variable) -> str:
@@ -60,6 +62,11 @@ def draw_graph(output, params: dict | None = None) -> graphviz.Digraph:
 def draw_operator(dot: graphviz.Digraph, operator) -> list[str]:
     """Draw `operator`'s node, or its chain of stage nodes; return the node each operand enters."""
     node_id = str(id(operator))
+    if operator.backward_of is not None:
+        # Recorded by a backward: named after the operator whose gradient it computes.
+        label = f"{operator.label}\n(in {operator.backward_of}Backward)"
+        dot.node(node_id, label, fillcolor=BACKWARD_COLOR)
+        return [node_id] * len(operator.sources())
     if not isinstance(operator, ChainOperator):
         dot.node(node_id, operator.label, fillcolor=OPERATOR_COLOR)
         return [node_id] * len(operator.sources())

@@ -26,9 +26,16 @@ class GradOperator:
 
     # Graph structure lives in slots; what a subclass saves for backward lives in the instance
     # dict, so release() frees all of it at once without knowing the operator.
-    __slots__ = ("__dict__", "inputs", "needs_input_grad", "output_shape", "sequence")
+    __slots__ = (
+        "__dict__",
+        "inputs",
+        "needs_input_grad",
+        "operand_ids",
+        "output_id",
+        "output_shape",
+        "sequence",
+    )
     # Defaults read through the class until the engine sets them: apply() stays short.
-    grad_output = None
     released = False
     retained = None
     # (tensor, version) of each tensor forward saved, which backward checks is unchanged.
@@ -36,6 +43,12 @@ class GradOperator:
     # True where the output, even when a view, views memory that only this operator made, so
     # that in-place operations on it change nothing else (a chain's transposed output).
     output_view_is_private = False
+
+    hooks = None
+    # Names of saved floating tensors that depend on no operand (a loss's class weights, say):
+    # under create_graph they stay constants, rightly.
+    constants: tuple = ()
+    backward_of = None  # for an operator recorded by a backward (create_graph): whose pass_grad
     label = "GradOperator"
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -109,6 +122,11 @@ class GradOperator:
             operator.sequence = next(_creation_order)
             operator.output_shape = output.shape
             operator.versions = operator.saved_versions()
+
+            # Which saved tensors are operands or the output: what create_graph needs (ids are
+            # safe: an operand and a tensor made in forward are alive together, so never share one).
+            operator.operand_ids = tuple(map(id, tensors))
+            operator.output_id = id(output)
             variable.grad_op = operator
             variable.requires_grad = True
         else:
@@ -129,13 +147,76 @@ class GradOperator:
         """The attribute under which forward kept `tensor` (for error messages), or None."""
         return next((name for name, value in vars(self).items() if value is tensor), None)
 
+    def pass_grad_recorded(self, grad_output: "Variable") -> tuple:
+        """pass_grad on Variables, for create_graph=True: it runs on a copy of this operator whose
+        saved operands and output are Variables of the graph, so its arithmetic is recorded and
+        the gradients it returns can be differentiated again."""
+        start = next(_creation_order)
+        grads = self.recorded_copy().pass_grad(grad_output)
+        if isinstance(grads, (torch.Tensor, Variable)):
+            grads = (grads,)
+        grads = tuple(grads)
+        mark_recorded_by(self.label, grads, start)
+        for index, grad in enumerate(grads):
+            if isinstance(grad, torch.Tensor):
+                raise GraphError(
+                    f"{self.label}: pass_grad returned a torch.Tensor for operand {index} under "
+                    "create_graph=True, so that gradient cannot be differentiated again (it was "
+                    "computed with raw torch functions); write pass_grad with Variable operations"
+                )
+        return grads
+
+    def recorded_copy(self) -> "GradOperator":
+        """A copy of this operator whose saved tensors are Variables: an operand's is connected to
+        where that operand came from, the output's to this operator; `rebuild_saved` remakes any
+        other floating tensor from those, else GraphError (it would silently be a constant)."""
+        copy = object.__new__(type(self))
+        copy.inputs = self.inputs
+        copy.needs_input_grad = self.needs_input_grad
+        copy.output_shape = self.output_shape
+        copy.sequence = self.sequence
+        known = {}  # id(tensor) -> its Variable (None for a constant operand)
+        for tensor_id, source in zip(self.operand_ids, self.inputs, strict=True):
+            if tensor_id not in known or known[tensor_id] is None:
+                known[tensor_id] = source
+        known[self.output_id] = self
+
+        for name, value in self.__dict__.items():
+            setattr(copy, name, as_recorded(value, known))
+        copy.rebuild_saved()
+        for name, value in copy.__dict__.items():
+            if name in self.constants:
+                continue
+            items = value if isinstance(value, (tuple, list)) else (value,)
+            for item in items:
+                if (
+                    isinstance(item, torch.Tensor)
+                    and item.is_floating_point()
+                    and id(item) not in known
+                ):
+                    raise GraphError(
+                        f"{self.label}: saved tensor {name!r} is neither an operand nor the "
+                        "output, so under create_graph=True it would be a constant and the second "
+                        "derivative wrong; define rebuild_saved() to compute it from the saved "
+                        "operands, or save operands instead"
+                    )
+        return copy
+
+    def rebuild_saved(self) -> None:
+        """Under create_graph, recompute saved tensors derived in forward from the saved operands
+        (now Variables); an operator that saves only operands and its output needs none."""
+
     def release(self) -> None:
         """Free what forward saved; a later backward through here raises GraphError."""
-        retained = self.retained
+        retained, hooks, backward_of = self.retained, self.hooks, self.backward_of
         self.__dict__.clear()
         self.released = True
         if retained is not None:
             self.retained = retained
+        if hooks is not None:
+            self.hooks = hooks
+        if backward_of is not None:
+            self.backward_of = backward_of
 
     def sources(self) -> list:
         """Where each operand's gradient goes: a leaf Variable, the operator that made the operand,
@@ -160,6 +241,33 @@ def untracked_tensor(label: str, position: int, tensor: torch.Tensor) -> torch.T
             "x = Variable(tensor) and read x.grad after backward()"
         )
     return tensor.detach()
+
+
+def as_recorded(value, known: dict):
+    """A saved value with its operand and output tensors as Variables of the graph (see
+    recorded_copy); a module-level function, as a recursive closure would be a reference cycle."""
+    if isinstance(value, torch.Tensor):
+        source = known.get(id(value), value)
+        if source is None or source is value:
+            return value
+        if isinstance(source, Variable):
+            return source  # a leaf
+        return Variable._from_operator(value, source)
+    if isinstance(value, (tuple, list)):
+        return type(value)(as_recorded(item, known) for item in value)
+    return value
+
+
+def mark_recorded_by(label: str, grads: tuple, start: int) -> None:
+    """Mark the operators that `label`'s pass_grad recorded (those created after `start`), so
+    that a drawing of a double-backward graph tells them apart."""
+    stack = [grad.grad_op for grad in grads if isinstance(grad, Variable) and grad.grad_op]
+    while stack:
+        operator = stack.pop()
+        if operator.sequence <= start or operator.backward_of is not None:
+            continue
+        operator.backward_of = label
+        stack += [source for source in operator.inputs if isinstance(source, GradOperator)]
 
 
 def check_dtypes_match(label: str, tensors: list) -> None:

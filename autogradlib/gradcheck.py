@@ -2,7 +2,9 @@
 
 import torch
 
+from autogradlib.engine import grad
 from autogradlib.errors import GradcheckError
+from autogradlib.functional import cat
 from autogradlib.variable import Variable
 
 
@@ -112,3 +114,58 @@ def _describe_mismatch(index, leaf, analytical, numerical, error) -> str:
         f"output element {output_position}, input element {input_index}: analytical {a:.6g}, "
         f"numerical {n:.6g} (difference {abs(a - n):.3g})"
     )
+
+
+def gradgradcheck(
+    fn,
+    inputs,
+    grad_outputs=None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """gradcheck of fn's first derivative, as torch.autograd.gradgradcheck: the vector-Jacobian
+    product (inputs, v) -> v^T d fn/d inputs, computed by backward with create_graph=True, is
+    differentiated by backward again and compared with central differences.
+
+    `inputs` is a tensor or a tuple of them; `grad_outputs` (v) defaults to a random tensor of the
+    output's shape. The error names the operand (an input, or v) and the largest error.
+    """
+    inputs = (inputs,) if isinstance(inputs, torch.Tensor | Variable) else tuple(inputs)
+    tensors = [_as_float64(value) for value in inputs]
+    differentiable = [index for index, tensor in enumerate(tensors) if _is_float(tensor)]
+    if grad_outputs is None:
+        leaves = [Variable(t, requires_grad=True) if _is_float(t) else t for t in tensors]
+        shape = fn(*leaves).shape
+        generator = torch.Generator().manual_seed(0)
+        grad_outputs = torch.randn(shape, dtype=torch.float64, generator=generator)
+    grad_outputs = _as_float64(grad_outputs)
+
+    def first_derivative(*values):
+        *operands, v = values
+        output = fn(*operands)
+        wanted = [operands[index] for index in differentiable]
+        grads = grad(output, wanted, v, create_graph=True, allow_unused=True)
+        flat = [
+            (grad if grad is not None else Variable(torch.zeros_like(w.tensor), False)).reshape(-1)
+            for grad, w in zip(grads, wanted, strict=True)
+        ]
+        return cat(flat)
+
+    try:
+        return gradcheck(
+            first_derivative,
+            *tensors,
+            grad_outputs,
+            eps=eps,
+            atol=atol,
+            rtol=rtol,
+            raise_exception=raise_exception,
+        )
+    except GradcheckError as error:
+        raise GradcheckError(
+            f"gradgradcheck: the second derivative is wrong ({error}); input {len(tensors)} "
+            "is grad_outputs, the others are fn's own inputs"
+        ) from None

@@ -231,6 +231,12 @@ def equal(input, other) -> bool:
     return torch.equal(tensor_of(input), tensor_of(other))
 
 
+@handles(torch.multinomial)
+def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None):
+    """Indices drawn from the rows of `input`: sampled data, a plain tensor as torch.randint's."""
+    return torch.multinomial(input.tensor, num_samples, replacement, generator=generator)
+
+
 def like(factory):
     """torch.zeros_like and friends: a new Variable, a leaf only with requires_grad=True."""
 

@@ -124,6 +124,8 @@ class Variable:
     def numel(self) -> int:
         return self.tensor.numel()
 
+    nelement = numel
+
     def item(self):
         return self.tensor.item()
 
@@ -164,9 +166,17 @@ class Variable:
 
     # --- Graph --------------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf), times `gradient`, into the .grad of every leaf."""
-        run_backward(self, gradient, retain_graph)
+    def backward(
+        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+    ) -> None:
+        """Accumulate d(self)/d(leaf), times `gradient`, into the .grad of every leaf (of `inputs`
+        only, when given); with create_graph, the gradients are recorded Variables."""
+        run_backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def register_hook(self, fn):
+        """Run fn(grad) when this Variable's gradient is computed; a result replaces it.
+        Returns a handle whose .remove() unregisters it."""
+        return hooks.register_hook(self, fn)
 
     def retain_grad(self) -> None:
         """Keep .grad on this intermediate Variable after backward (leaves always keep it)."""
@@ -235,11 +245,19 @@ class Variable:
     def cuda(self, device=None) -> Variable:
         return self.to("cuda" if device is None else device)
 
-    def argmax(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+    def argmax(
+        self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None, axis=None
+    ) -> Variable:
+        """With numpy's names too: axis= for dim=, keepdims= for keepdim=, as torch takes them."""
+        dim = dim if axis is None else axis
         keepdim = keepdim if keepdims is None else keepdims
         return Variable._from_tensor(self.tensor.argmax(dim, keepdim))
 
-    def argmin(self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None) -> Variable:
+    def argmin(
+        self, dim=None, keepdim: bool = False, *, keepdims: bool | None = None, axis=None
+    ) -> Variable:
+        """With numpy's names too: axis= for dim=, keepdims= for keepdim=, as torch takes them."""
+        dim = dim if axis is None else axis
         keepdim = keepdim if keepdims is None else keepdims
         return Variable._from_tensor(self.tensor.argmin(dim, keepdim))
 
@@ -345,6 +363,9 @@ class Variable:
         return ops.Abs.apply(self)
 
     __abs__ = abs
+
+    def sign(self):
+        return ops.Sign.apply(self)
 
     def relu(self):
         return ops.ReLU.apply(self)
@@ -549,9 +570,6 @@ class Variable:
     def rsqrt(self):
         """1 / sqrt(self)."""
         return ops.Pow.apply(self, -0.5)
-
-    def sign(self):
-        return ops.Sign.apply(self)
 
     def round(self, *, decimals: int = 0):
         """Rounded halves to even; its gradient is 0, as PyTorch's is."""
@@ -865,7 +883,7 @@ def _unwrap_index(index):
 
 
 # The operators build Variables, so they are imported once this class exists.
-from autogradlib import operators as ops, torch_functions  # noqa: E402
+from autogradlib import hooks, operators as ops, torch_functions  # noqa: E402
 from autogradlib.engine import run_backward  # noqa: E402
 from autogradlib.grad_operator import untracked_tensor  # noqa: E402
 from autogradlib.operators.reductions import reduced_dims  # noqa: E402

@@ -7,6 +7,7 @@ import graphviz
 import pytest
 import torch
 
+import autogradlib
 from autogradlib import Variable
 
 NODE = re.compile(r'^\t(\S+) \[label=("[^"]*"|\S+) fillcolor=(\S+)\]', re.MULTILINE)
@@ -146,3 +147,12 @@ def test_a_chained_sequential_is_drawn_layer_by_layer_inside_a_box():
         ("ReLU", "Linear"),
         ("Softmax", "MSELoss"),
     ]
+
+
+def test_operators_recorded_by_a_backward_are_marked_with_the_operator_they_differentiate():
+    x = Variable(torch.randn(3), name="x")
+    (gradient,) = autogradlib.grad(x.relu().sum(), x, create_graph=True)
+    source = (gradient * x).sum().draw_graph().source
+    assert "(in ReLUBackward)" in source
+    first_order = x.relu().sum().draw_graph().source
+    assert "Backward" not in first_order

@@ -125,3 +125,44 @@ def test_a_graph_100000_operations_deep_with_two_paths_at_every_level():
     assert x.grad.abs().min() > 0  # gradients that survived 25,000 levels, not underflowed zeros
     del value  # freeing 100,000 linked operators must not recurse either
     assert sys.getrecursionlimit() == limit
+
+
+def test_1000_steps_of_a_gradient_penalty_loop_keep_memory_and_live_operators_flat():
+    from autogradlib import grad
+
+    generator = torch.Generator().manual_seed(0)
+    model = experiment.build_model(experiment.Config(), generator)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    inputs, labels = data.make_disk_dataset(200, generator)
+    targets = data.one_hot(labels, 2)
+    batches = list(data.batches(inputs, targets, 50, generator=generator))
+
+    def step(index: int) -> None:
+        batch_inputs, batch_targets = batches[index % len(batches)]
+        x = Variable(batch_inputs)
+        optimizer.zero_grad()
+        outputs = model(x)
+        (input_gradient,) = grad(outputs.sum(), x, create_graph=True)
+        loss = ((outputs - batch_targets) ** 2).mean() + 0.1 * (input_gradient**2).sum(1).mean()
+        loss.backward()
+        optimizer.step()
+
+    tracemalloc.start()
+    gc.disable()  # each step's graphs must be freed by reference counting alone
+    try:
+        for index in range(300):
+            step(index)
+        gc.collect()  # also empties the interpreter's free lists, which tracemalloc counts
+        memory_after_warm_up = tracemalloc.get_traced_memory()[0]
+        operators_after_warm_up = live_operators()
+        for index in range(700):
+            step(index)
+        unreachable = gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - memory_after_warm_up
+        operators_at_the_end = live_operators()
+    finally:
+        gc.enable()
+        tracemalloc.stop()
+    assert unreachable == 0, f"{unreachable} objects were left in reference cycles"
+    assert growth < 32_000, f"Python memory grew by {growth} bytes over 700 steps"
+    assert operators_at_the_end == operators_after_warm_up

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 import torch
 
 from autogradlib.errors import StateDictError
+from autogradlib.hooks import RemovableHandle
+from autogradlib.nn.module_hooks import ModuleHooks, call_with_hooks
 from autogradlib.variable import Variable
 
 Container = (list, tuple, dict)
@@ -35,6 +37,7 @@ class Module:
     # stage, (operator class, parameter count, options of its forward). None: call the layer.
     _chain_stage = None
     _chain_forward = None  # the forward that the class's _chain_stage reproduces
+    _hooks = None  # a ModuleHooks once a hook is registered: until then, __call__ is forward
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -62,11 +65,37 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, args, kwargs)
+
+    # --- Hooks, as PyTorch's ---------------------------------------------------------------------
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """hook(module, args) runs before forward; a result (a tuple or one value) replaces args."""
+        return self._hook_registry().add("forward_pre", hook)
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """hook(module, args, output) runs after forward; a result replaces the output."""
+        return self._hook_registry().add("forward", hook)
+
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) runs when the gradient with respect to the
+        module's input is computed (tuples of one); a result replaces grad_input."""
+        return self._hook_registry().add("backward", hook)
+
+    def _hook_registry(self) -> ModuleHooks:
+        if self._hooks is None:
+            self._hooks = ModuleHooks()
+        return self._hooks
 
     def _members(self) -> Iterable[tuple[str, Any]]:
         """(name, value) for each attribute that may hold parameters or children, in order."""
-        return ((name, value) for name, value in vars(self).items() if name != "_buffers")
+        return (
+            (name, value)
+            for name, value in vars(self).items()
+            if name != "_buffers" and name != "_hooks"
+        )
 
     # --- Parameters, children, buffers -----------------------------------------------------------
 
@@ -386,6 +415,7 @@ def records_as_stage(layer: Module) -> bool:
         and kind.forward is kind._chain_forward
         and kind.__call__ is Module.__call__
         and "forward" not in layer.__dict__
+        and layer._hooks is None  # a layer with hooks is called as itself
     )
 
 

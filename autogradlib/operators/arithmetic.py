@@ -5,6 +5,7 @@ import numbers
 import torch
 
 from autogradlib.grad_operator import GradOperator
+from autogradlib.operators.pointwise import data, where, zeros_like
 
 
 def as_tensor_like(value, like: torch.Tensor) -> torch.Tensor:
@@ -95,16 +96,18 @@ class PowOperator(GradOperator):
         base, exponent = self.base, self.exponent
         if isinstance(exponent, numbers.Number):
             if exponent == 0:
-                return torch.zeros_like(grad_output)
+                return zeros_like(grad_output)
             return grad_output * (exponent * base ** (exponent - 1))
         # p = 0 has zero gradient even where a**(p-1) is infinite (a = 0), as in PyTorch.
-        return torch.where(exponent == 0, 0.0, grad_output * (exponent * base ** (exponent - 1)))
+        return where(data(exponent) == 0, 0.0, grad_output * (exponent * base ** (exponent - 1)))
 
     def _grad_exponent(self, grad_output):
-        base = as_tensor_like(self.base, grad_output)
+        base = self.base
+        if not isinstance(base, torch.Tensor | Variable):
+            base = as_tensor_like(base, data(grad_output))
         # 0 ** p for p >= 0 is flat in p from where PyTorch stands: gradient 0, not NaN from log(0).
-        flat = (base == 0) & (self.exponent >= 0)
-        return grad_output * torch.where(flat, 0.0, self.output * base.log())
+        flat = (data(base) == 0) & (data(self.exponent) >= 0)
+        return grad_output * where(flat, 0.0, self.output * base.log())
 
 
 class MatMulOperator(GradOperator):
@@ -139,3 +142,6 @@ class MatMulOperator(GradOperator):
             grad_b = a_matrix.mT @ grad_matrix
             grad_b = grad_b.squeeze(-1) if b.dim() == 1 else grad_b
         return grad_a, grad_b
+
+
+from autogradlib.variable import Variable  # noqa: E402

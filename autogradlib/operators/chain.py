@@ -18,6 +18,8 @@ class ChainOperator(GradOperator):
 
     def forward(self, x, *parameters, stages):
         watched = (x, *parameters)
+
+        self.x, self.parameters = x, parameters  # what create_graph recomputes the stages from
         operators = []
         end = 1  # operand positions: x is operand 0, the parameters follow
         for operator_class, count, options in stages:
@@ -65,6 +67,30 @@ class ChainOperator(GradOperator):
             if name is not None:
                 return f"{name} of its stage {index} ({operator.label})"
         return None
+
+    def pass_grad_recorded(self, grad_output):
+        """For create_graph: the stages recorded again as operators of their own from the chain's
+        operands (Variables of the graph), then each stage's recorded pass_grad, last first."""
+        copy = self.recorded_copy()
+        x, parameters = copy.x, copy.parameters
+        stages = []
+        for (operator_class, _, options), (_, start, end) in zip(
+            self.stages, self.operators, strict=True
+        ):
+            x = operator_class.apply(x, *parameters[start - 1 : end - 1], **options)
+            stages.append((x.grad_op, start, end))
+        grads = [None] * len(self.needs_input_grad)
+        for operator, start, end in reversed(stages):
+            if operator is None:
+                grad_output = None  # nothing from here back needs a gradient
+                break
+            stage_grads = operator.pass_grad_recorded(grad_output)
+            grads[start:end] = stage_grads[1:]
+            grad_output = stage_grads[0]
+            if grad_output is None:
+                break
+        grads[0] = grad_output
+        return tuple(grads)
 
     def release(self) -> None:
         stages = self.stages

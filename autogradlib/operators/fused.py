@@ -31,6 +31,8 @@ class LinearOperator(GradOperator):
         return output if bias is None else output + bias
 
     def pass_grad(self, grad_output):
+        if type(grad_output) is not torch.Tensor:
+            return self._pass_grad_recorded(grad_output)
         needs = self.needs_input_grad
         x, grad_rows = self.x, grad_output
         if x.dim() != 2:
@@ -49,6 +51,18 @@ class LinearOperator(GradOperator):
         if len(needs) == 2:
             return grad_x, grad_weight
         return grad_x, grad_weight, grad_rows.sum(0) if needs[2] else None
+
+    def _pass_grad_recorded(self, grad_output):
+        """The same formulas in Variable operations, for create_graph."""
+        needs, x, weight = self.needs_input_grad, self.x, self.weight
+        grad_rows = grad_output.reshape(-1, grad_output.shape[-1])
+        grads = [
+            grad_output @ weight if needs[0] else None,
+            grad_rows.t() @ x.reshape(-1, x.shape[-1]) if needs[1] else None,
+        ]
+        if len(needs) == 3:
+            grads.append(grad_rows.sum(0) if needs[2] else None)
+        return tuple(grads)
 
 
 def weight_gradient(grad_rows, x):
@@ -79,9 +93,13 @@ class MSELossOperator(GradOperator):
     label = "MSELoss"
 
     def forward(self, x, target, reduction="mean"):
+        self.x, self.target = x, target
         self.difference = x - target
         self.reduction = reduction
         return reduce_loss(self.difference.square(), reduction)
+
+    def rebuild_saved(self):
+        self.difference = self.x - self.target
 
     def pass_grad(self, grad_output):
         need_x, need_target = self.needs_input_grad

@@ -221,10 +221,12 @@ class CrossEntropyLossOperator(GradOperator):
     """
 
     label = "CrossEntropyLoss"
+    constants = ("weight", "q")  # q is rebuilt from the target when the target is an operand
 
     def forward(
         self, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"
     ):
+        self.logits, self.target = logits, target  # what create_graph rebuilds the rest from
         self.log_probabilities = log_probabilities = logits.log_softmax(1)
         self.reduction, self.smoothing, self.weight = reduction, label_smoothing, weight
         self.probabilities_target = target.is_floating_point()
@@ -248,6 +250,15 @@ class CrossEntropyLossOperator(GradOperator):
             return losses.sum() / self.total
         return reduce_loss(losses, reduction)
 
+    def rebuild_saved(self):
+        """Under create_graph: log_softmax(x), and q from a target of probabilities, again from
+        the operands (Variables); class indices get a dense q, which pass_grad then uses."""
+        self.log_probabilities = self.logits.log_softmax(1)
+        if self.probabilities_target:
+            self.q = self._smoothed(self.target)
+        elif self.q is None:
+            self.q = self._class_distribution()
+
     def _smoothed(self, target):
         """((1 - eps) t + eps / C) w for a target of class probabilities t."""
         classes = self.log_probabilities.shape[1]
@@ -259,7 +270,11 @@ class CrossEntropyLossOperator(GradOperator):
 
     def _class_distribution(self):
         """(1 - eps) w[y] one-hot at y + eps / C * w, zero at ignored positions."""
-        classes, q = self.classes, torch.zeros_like(self.log_probabilities)
+        log_probabilities = self.log_probabilities
+        classes = self.classes
+        q = torch.zeros(
+            log_probabilities.shape, dtype=log_probabilities.dtype, device=log_probabilities.device
+        )
         if classes.weights is None:
             q.scatter_(1, classes.index, 1 - self.smoothing)
         else:

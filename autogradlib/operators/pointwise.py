@@ -5,6 +5,26 @@ import torch
 from autogradlib.grad_operator import GradOperator
 
 
+def data(value):
+    """The tensor behind a Variable (for masks and conditions, which carry no gradient)."""
+    return getattr(value, "tensor", value)
+
+
+def zeros_like(grad_output):
+    """A zero gradient: a constant, also under create_graph (it depends on nothing)."""
+    if isinstance(grad_output, torch.Tensor):
+        return torch.zeros_like(grad_output)
+    return type(grad_output)._from_tensor(torch.zeros_like(grad_output.tensor))
+
+
+def where(condition, a, b):
+    """torch.where that records itself when a or b is a Variable: pass_grads use it to stay
+    differentiable under create_graph."""
+    if isinstance(a, torch.Tensor | float | int) and isinstance(b, torch.Tensor | float | int):
+        return torch.where(data(condition), a, b)
+    return WhereOperator.apply(data(condition), a, b)
+
+
 class ExpOperator(GradOperator):
     """exp(a);  dL/da = dL/d(out) * exp(a)."""
 
@@ -61,7 +81,9 @@ class ReLUOperator(GradOperator):
     def pass_grad(self, grad_output):
         # sign(out) is the 0/1 mask as floats: several times faster than a boolean mask on CPU.
         # mul_ writes into that fresh mask, never into grad_output, which other branches may share.
-        return (self.output.sign().mul_(grad_output),)
+        if type(grad_output) is torch.Tensor:
+            return (self.output.sign().mul_(grad_output),)
+        return (self.output.sign() * grad_output,)  # recorded (create_graph)
 
 
 class SigmoidOperator(GradOperator):
@@ -98,14 +120,41 @@ class ClampOperator(GradOperator):
         return a.clamp(min, max)
 
     def pass_grad(self, grad_output):
-        a, low, high = self.a, self.low, self.high
+        a, low, high = data(self.a), self.low, self.high
         if low is None:
             inside = a <= high
         elif high is None:
             inside = a >= low
         else:
             inside = (a >= low) & (a <= high)
-        return (torch.where(inside, grad_output, 0.0),)
+        return (where(inside, grad_output, 0.0),)
+
+
+class SignOperator(GradOperator):
+    """sign(a);  dL/da = 0 (flat almost everywhere, as in PyTorch)."""
+
+    def forward(self, a):
+        return a.sign()
+
+    def pass_grad(self, grad_output):
+        return (zeros_like(grad_output),)
+
+
+class WhereOperator(GradOperator):
+    """torch.where(condition, a, b);  dL/da = dL/d(out) where condition, dL/db elsewhere."""
+
+    def forward(self, condition, a, b):
+        self.condition = condition
+        return torch.where(condition, a, b)
+
+    def pass_grad(self, grad_output):
+        _, need_a, need_b = self.needs_input_grad
+        condition = data(self.condition)
+        return (
+            None,
+            where(condition, grad_output, 0.0) if need_a else None,
+            where(condition, 0.0, grad_output) if need_b else None,
+        )
 
 
 class ToOperator(GradOperator):
@@ -174,7 +223,7 @@ class RoundOperator(GradOperator):
         return self.function(a, **options)
 
     def pass_grad(self, grad_output):
-        return (torch.zeros_like(grad_output),)
+        return (zeros_like(grad_output),)
 
 
 class FloorOperator(RoundOperator):
@@ -193,33 +242,6 @@ class TruncOperator(RoundOperator):
     """trunc(a), rounding towards 0;  dL/da = 0."""
 
     function = staticmethod(torch.trunc)
-
-
-class SignOperator(RoundOperator):
-    """sign(a) in {-1, 0, 1};  dL/da = 0."""
-
-    function = staticmethod(torch.sign)
-
-
-class WhereOperator(GradOperator):
-    """where(condition, a, b);  dL/da = dL/d(out) where condition, dL/db = dL/d(out) elsewhere.
-
-    `condition` is a boolean tensor (an operand that never gets a gradient); a and b may be
-    Variables, tensors or numbers, all broadcast together.
-    """
-
-    def forward(self, condition, a, b):
-        self.condition = condition
-        return torch.where(condition, a, b)
-
-    def pass_grad(self, grad_output):
-        _, need_a, need_b = self.needs_input_grad
-        condition = self.condition
-        return (
-            None,
-            torch.where(condition, grad_output, 0.0) if need_a else None,
-            torch.where(condition, 0.0, grad_output) if need_b else None,
-        )
 
 
 class MaximumOperator(GradOperator):

@@ -3,6 +3,7 @@
 import torch
 
 from autogradlib.grad_operator import GradOperator
+from autogradlib.operators.pointwise import data
 
 
 def reduced_dims(dim, ndim: int) -> list:
@@ -61,7 +62,7 @@ class MaxOperator(GradOperator):
         return self.output
 
     def pass_grad(self, grad_output):
-        a, output = self.a, self.output
+        a, output = data(self.a), data(self.output)
         # A NaN is the max (and the min) but equals nothing: PyTorch shares among the NaNs.
         winners = (a == output) | (a.isnan() & output.isnan())
         return (winners * (grad_output / winners.sum()),)
@@ -87,8 +88,11 @@ class MaxAlongOperator(GradOperator):
     def pass_grad(self, grad_output):
         if not self.keepdim:
             grad_output = grad_output.unsqueeze(self.dim)
-        grad = grad_output.new_zeros(self.shape).scatter(self.dim, self.indices, grad_output)
-        return (grad,)
+        if isinstance(grad_output, torch.Tensor):
+            return (grad_output.new_zeros(self.shape).scatter(self.dim, self.indices, grad_output),)
+        # Recorded (create_graph): the one-hot mask of the argmax positions times the gradient.
+        mask = torch.zeros(self.shape, dtype=grad_output.dtype, device=grad_output.device)
+        return (mask.scatter_(self.dim, self.indices, 1.0) * grad_output,)
 
 
 class MinAlongOperator(MaxAlongOperator):
@@ -114,6 +118,8 @@ class SoftmaxOperator(GradOperator):
     def pass_grad(self, grad_output):
         output = self.output
         weighted = grad_output * output
+        if type(weighted) is not torch.Tensor:
+            return (weighted - output * weighted.sum(self.dim, keepdim=True),)  # recorded
         # In place into `weighted`, which is this operator's own: one tensor fewer.
         return (weighted.addcmul_(output, weighted.sum(self.dim, keepdim=True), value=-1),)
 

@@ -3,6 +3,7 @@
 import torch
 
 from autogradlib.grad_operator import GradOperator
+from autogradlib.operators.pointwise import zeros_like
 
 
 def kept_if_view(operator: GradOperator, output: torch.Tensor) -> torch.Tensor:
@@ -149,15 +150,36 @@ class IndexOperator(GradOperator):
         return kept_if_view(self, a[index])
 
     def pass_grad(self, grad_output):
-        grad = grad_output.new_zeros(self.shape)
-        if is_basic_index(self.index):
-            grad[self.index] = grad_output
-            return (grad,)
-        # Integer and boolean tensors may pick an element several times: its gradients add up.
-        # Indexing a grid of flat positions the same way says where each output element came from.
-        positions = torch.arange(grad.numel(), device=grad.device).reshape(self.shape)[self.index]
-        flat = grad.reshape(-1).index_add(0, positions.reshape(-1), grad_output.reshape(-1))
-        return (flat.reshape(self.shape),)
+        if not isinstance(grad_output, torch.Tensor):
+            return (IndexBackwardOperator.apply(grad_output, shape=self.shape, index=self.index),)
+        return (index_backward(grad_output, self.shape, self.index),)
+
+
+class IndexBackwardOperator(GradOperator):
+    """Zeros of `shape` with g added at a[index]'s positions (a[index]'s backward, recorded under
+    create_graph);  dL/dg = dL/d(out)[index]."""
+
+    label = "IndexBackward"
+
+    def forward(self, grad_output, shape, index):
+        self.index = index
+        return index_backward(grad_output, shape, index)
+
+    def pass_grad(self, grad_output):
+        return (grad_output[self.index],)
+
+
+def index_backward(grad_output, shape, index):
+    """dL/da for out = a[index]: dL/d(out) added back at the positions the index selected."""
+    grad = grad_output.new_zeros(shape)
+    if is_basic_index(index):
+        grad[index] = grad_output
+        return grad
+    # Integer and boolean tensors may pick an element several times: its gradients add up.
+    # Indexing a grid of flat positions the same way says where each output element came from.
+    positions = torch.arange(grad.numel(), device=grad.device).reshape(shape)[index]
+    flat = grad.reshape(-1).index_add(0, positions.reshape(-1), grad_output.reshape(-1))
+    return flat.reshape(shape)
 
 
 class CatOperator(GradOperator):
@@ -172,12 +194,20 @@ class CatOperator(GradOperator):
         return torch.cat(tensors, dim)
 
     def pass_grad(self, grad_output):
-        grads = grad_output.split(self.sizes, self.dim)
+        if isinstance(grad_output, torch.Tensor):
+            grads = grad_output.split(self.sizes, self.dim)
+        else:  # recorded (create_graph): the same slices, by indexing
+            before = (slice(None),) * (self.dim % grad_output.dim())
+            starts = [sum(self.sizes[:index]) for index in range(len(self.sizes))]
+            grads = tuple(
+                grad_output[(*before, slice(start, start + size))]
+                for start, size in zip(starts, self.sizes, strict=True)
+            )
         if grad_output.dim() == 1 or not any(self.skipped):
             return grads
+        empty = zeros_like(grad_output[:0].reshape(0))
         return tuple(
-            grad.new_zeros(0) if skipped else grad
-            for grad, skipped in zip(grads, self.skipped, strict=True)
+            empty if skipped else grad for grad, skipped in zip(grads, self.skipped, strict=True)
         )
 
 
@@ -189,7 +219,10 @@ class StackOperator(GradOperator):
         return torch.stack(tensors, dim)
 
     def pass_grad(self, grad_output):
-        return grad_output.unbind(self.dim)
+        if isinstance(grad_output, torch.Tensor):
+            return grad_output.unbind(self.dim)
+        before = (slice(None),) * (self.dim % grad_output.dim())
+        return tuple(grad_output[(*before, index)] for index in range(grad_output.shape[self.dim]))
 
 
 class GatherOperator(GradOperator):

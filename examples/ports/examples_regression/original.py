@@ -1,0 +1,88 @@
+"""pytorch/examples, regression: fit a degree-4 polynomial with one nn.Linear and smooth L1 loss.
+
+Source: pytorch/examples, regression/main.py (https://github.com/pytorch/examples), BSD-3-Clause;
+the update `param.data.add_(-0.1 * param.grad)` as in the file's earlier versions (the current one
+calls `param.add_` on a leaf outside no_grad, which PyTorch 2 refuses).
+Shrunk: at most 100 batches (the stop criterion loss < 1e-3 kept); `torch.nn.Linear` written
+`nn.Linear` after `from torch import nn`; wrapped in main(seed) with torch.manual_seed(seed).
+The port (port.py) swaps the imports, nothing else.
+"""
+
+from itertools import count
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+POLY_DEGREE = 4
+
+
+def make_features(x):
+    """Builds features i.e. a matrix with columns [x, x^2, x^3, x^4]."""
+    x = x.unsqueeze(1)
+    return torch.cat([x**i for i in range(1, POLY_DEGREE + 1)], 1)
+
+
+def poly_desc(W, b):
+    """Creates a string description of a polynomial."""
+    result = "y = "
+    for i, w in enumerate(W):
+        result += "{:+.2f} x^{} ".format(w, i + 1)
+    result += "{:+.2f}".format(b[0])
+    return result
+
+
+def main(seed=0):
+    torch.manual_seed(seed)
+    W_target = torch.randn(POLY_DEGREE, 1) * 5
+    b_target = torch.randn(1) * 5
+
+    def f(x):
+        """Approximated function."""
+        return x.mm(W_target) + b_target.item()
+
+    def get_batch(batch_size=32):
+        """Builds a batch i.e. (x, f(x)) pair."""
+        random = torch.randn(batch_size)
+        x = make_features(random)
+        y = f(x)
+        return x, y
+
+    # Define model
+    fc = nn.Linear(W_target.size(0), 1)
+
+    for batch_idx in count(1):
+        # Get data
+        batch_x, batch_y = get_batch()
+
+        # Reset gradients
+        fc.zero_grad()
+
+        # Forward pass
+        output = F.smooth_l1_loss(fc(batch_x), batch_y)
+        loss = output.item()
+
+        # Backward pass
+        output.backward()
+
+        # Apply gradients
+        for param in fc.parameters():
+            param.data.add_(-0.1 * param.grad)
+
+        # Stop criterion
+        if loss < 1e-3 or batch_idx == 100:
+            break
+
+    print("Loss: {:.6f} after {} batches".format(loss, batch_idx))
+    print("==> Learned function:\t" + poly_desc(fc.weight.view(-1), fc.bias))
+    print("==> Actual function:\t" + poly_desc(W_target.view(-1), b_target))
+    return {
+        "loss": loss,
+        "batches": batch_idx,
+        "learned": poly_desc(fc.weight.view(-1), fc.bias),
+        "weight": fc.weight.tolist(),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""What is torch.nn really?, "Switch to CNN" and "Using nn.Sequential": a 3-conv net with momentum.
+
+Source: pytorch/tutorials, beginner_source/nn_tutorial.py, with its Lambda module, preprocess,
+get_data, loss_batch and fit (https://github.com/pytorch/tutorials), BSD-3-Clause.
+Shrunk: MNIST replaced by 500 + 100 synthetic 28x28 images (10 random sparse templates plus noise;
+no download); 2 epochs as in the tutorial; wrapped in main(seed) with torch.manual_seed(seed).
+The port (port.py) swaps the imports, nothing else (the DataLoader is torch's, as in the tutorial).
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn, optim
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def load_data(generator, n):
+    """A stand-in for the tutorial's MNIST arrays: 10 sparse templates, pixels in [0, 1]."""
+    templates = (torch.rand(10, 784, generator=generator) < 0.15).float()
+    y = torch.randint(0, 10, (n,), generator=generator)
+    strokes = templates[y] * torch.rand(n, 784, generator=generator)
+    noise = (torch.rand(n, 784, generator=generator) < 0.3).float()
+    return (strokes + noise).clamp(max=1.0), y
+
+
+class Lambda(nn.Module):
+    def __init__(self, func):
+        super().__init__()
+        self.func = func
+
+    def forward(self, x):
+        return self.func(x)
+
+
+def preprocess(x):
+    return x.view(-1, 1, 28, 28)
+
+
+def get_data(train_ds, valid_ds, bs):
+    return (
+        DataLoader(train_ds, batch_size=bs, shuffle=True),
+        DataLoader(valid_ds, batch_size=bs * 2),
+    )
+
+
+def loss_batch(model, loss_func, xb, yb, opt=None):
+    loss = loss_func(model(xb), yb)
+
+    if opt is not None:
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    return loss.item(), len(xb)
+
+
+def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+    for epoch in range(epochs):
+        model.train()
+        for xb, yb in train_dl:
+            loss_batch(model, loss_func, xb, yb, opt)
+
+        model.eval()
+        with torch.no_grad():
+            losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
+        val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
+
+        print(epoch, val_loss)
+    return val_loss
+
+
+def main(seed=0):
+    torch.manual_seed(seed)
+    x, y = load_data(torch.Generator().manual_seed(seed), 600)
+    x_train, y_train, x_valid, y_valid = x[:500], y[:500], x[500:], y[500:]
+    bs = 64
+    lr = 0.1
+    epochs = 2
+    loss_func = F.cross_entropy
+
+    train_ds = TensorDataset(x_train, y_train)
+    valid_ds = TensorDataset(x_valid, y_valid)
+    train_dl, valid_dl = get_data(train_ds, valid_ds, bs)
+
+    model = nn.Sequential(
+        Lambda(preprocess),
+        nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 10, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        Lambda(lambda x: x.view(x.size(0), -1)),
+    )
+
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    val_loss = fit(epochs, model, loss_func, opt, train_dl, valid_dl)
+    return {"val_loss": float(val_loss), "bias": model[5].bias.tolist()}
+
+
+if __name__ == "__main__":
+    main()

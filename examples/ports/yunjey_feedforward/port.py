@@ -1,0 +1,113 @@
+"""yunjey/pytorch-tutorial, 01-basics/feedforward_neural_network: a one-hidden-layer net with Adam.
+
+Source: yunjey/pytorch-tutorial, tutorials/01-basics/feedforward_neural_network/main.py
+(https://github.com/yunjey/pytorch-tutorial), MIT licence.
+Shrunk: MNIST (torchvision) replaced by 1,000 + 200 synthetic 28x28 images (10 random sparse
+templates plus noise; no download); hidden 500 -> 100, printing every 5 steps; the device lines and
+the final torch.save left out; `torch.optim.Adam` written `optim.Adam` after `import torch.optim as
+optim`; wrapped in main(seed) with torch.manual_seed(seed).
+The port (port.py) swaps the imports, nothing else.
+"""
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import autogradlib.nn as nn
+import autogradlib.optim as optim
+
+
+def synthetic_mnist(generator, n_train, n_test):
+    """A stand-in for torchvision's MNIST: 10 sparse templates plus noise, pixels in [0, 1]."""
+    n = n_train + n_test
+    templates = (torch.rand(10, 1, 28, 28, generator=generator) < 0.15).float()
+    y = torch.randint(0, 10, (n,), generator=generator)
+    strokes = templates[y] * torch.rand(n, 1, 28, 28, generator=generator)
+    noise = (torch.rand(n, 1, 28, 28, generator=generator) < 0.3).float()
+    x = (strokes + noise).clamp(max=1.0)
+    return TensorDataset(x[:n_train], y[:n_train]), TensorDataset(x[n_train:], y[n_train:])
+
+
+# Fully connected neural network with one hidden layer
+class NeuralNet(nn.Module):
+    def __init__(self, input_size, hidden_size, num_classes):
+        super(NeuralNet, self).__init__()
+        self.fc1 = nn.Linear(input_size, hidden_size)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        out = self.fc1(x)
+        out = self.relu(out)
+        out = self.fc2(out)
+        return out
+
+
+def main(seed=0):
+    torch.manual_seed(seed)
+
+    # Hyper-parameters
+    input_size = 784
+    hidden_size = 100
+    num_classes = 10
+    num_epochs = 5
+    batch_size = 100
+    learning_rate = 0.001
+
+    # MNIST dataset
+    generator = torch.Generator().manual_seed(seed)
+    train_dataset, test_dataset = synthetic_mnist(generator, 1000, 200)
+
+    # Data loader
+    train_loader = DataLoader(dataset=train_dataset, batch_size=batch_size, shuffle=True)
+    test_loader = DataLoader(dataset=test_dataset, batch_size=batch_size, shuffle=False)
+
+    model = NeuralNet(input_size, hidden_size, num_classes)
+    print(model)
+
+    # Loss and optimizer
+    criterion = nn.CrossEntropyLoss()
+    optimizer = optim.Adam(model.parameters(), lr=learning_rate)
+
+    # Train the model
+    total_step = len(train_loader)
+    for epoch in range(num_epochs):
+        for i, (images, labels) in enumerate(train_loader):
+            # Move tensors to the configured device
+            images = images.reshape(-1, 28 * 28)
+
+            # Forward pass
+            outputs = model(images)
+            loss = criterion(outputs, labels)
+
+            # Backward and optimize
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+            if (i + 1) % 5 == 0:
+                print(
+                    "Epoch [{}/{}], Step [{}/{}], Loss: {:.4f}".format(
+                        epoch + 1, num_epochs, i + 1, total_step, loss.item()
+                    )
+                )
+
+    # Test the model
+    # In test phase, we don't need to compute gradients (for memory efficiency)
+    with torch.no_grad():
+        correct = 0
+        total = 0
+        for images, labels in test_loader:
+            images = images.reshape(-1, 28 * 28)
+            outputs = model(images)
+            _, predicted = torch.max(outputs.data, 1)
+            total += labels.size(0)
+            correct += (predicted == labels).sum().item()
+
+        print(
+            "Accuracy of the network on the 10000 test images: {} %".format(100 * correct / total)
+        )
+    return {"loss": loss.item(), "accuracy": 100 * correct / total}
+
+
+if __name__ == "__main__":
+    main()
