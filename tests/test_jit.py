@@ -7,6 +7,7 @@ import warnings
 import pytest
 import torch
 
+import autogradlib
 from autogradlib import Variable, cli, data, experiment, jit, nn, no_grad, optim
 from autogradlib.jit import JitError
 
@@ -487,3 +488,30 @@ def test_a_jitted_method_finds_the_model_on_its_object():
     with no_grad():
         expected = trainer.model(inputs).pow(2).mean().item()
     assert trainer.step(inputs).item() == expected
+
+
+def test_a_gradient_penalty_and_a_gradient_hook_replay_as_eager():
+    # create_graph=True through autogradlib.grad, and a hook that doubles a gradient.
+    def run(use_jit):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+        model.to(torch.float64)
+        chosen = optim.Adam(model.parameters(), lr=0.01)
+        model[0].weight.register_hook(lambda grad: grad * 2)
+
+        def step(inputs):
+            chosen.zero_grad()
+            inputs = Variable(inputs)
+            output = model(inputs).sum()
+            (input_grad,) = autogradlib.grad(output, [inputs], create_graph=True)
+            loss = output + (input_grad**2).sum()
+            loss.backward()
+            chosen.step()
+            return loss
+
+        run_step = jit(step) if use_jit else step
+        generator = torch.Generator().manual_seed(1)
+        batches = [torch.randn(5, 3, generator=generator, dtype=torch.float64) for _ in range(6)]
+        return torch.stack([run_step(batch).tensor for batch in batches])
+
+    torch.testing.assert_close(run(True), run(False), rtol=0, atol=0)
