@@ -66,6 +66,7 @@ RANDOM_PREFIXES = (
 IN_PLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__"}
 OPAQUE_METHODS = ("step", "zero_grad")
 MAX_RECORDINGS = 8
+MAX_PLANS = 4  # per signature
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 _LITERALS = (bool, int, str, type(None))
@@ -141,7 +142,9 @@ class JitFunction:
         recorder = Recorder(self.function, flat, args, kwargs)
         started = time.perf_counter()
         result = recorder.run()
-        self.plans[key].append(recorder.compile(result))
+        plans = self.plans[key]
+        plans.append(recorder.compile(result))
+        del plans[:-MAX_PLANS]  # the oldest go first
         self.recording_seconds += time.perf_counter() - started
         return result
 
@@ -184,6 +187,7 @@ class Recorder(TorchFunctionMode):
         self.opaque_depth = 0
         self.opaque_calls = 0
         self.born_opaque: dict[int, weakref.ref] = {}
+        self.sources: dict[int, tuple] = {}  # id(tensor) -> (weak reference, holder, template)
         self.shape_only: set[str | None] = set()  # names of tensors made from shapes alone
         self.from_data = True  # whether the call being bound read data
         self.inputs = flat
@@ -213,12 +217,18 @@ class Recorder(TorchFunctionMode):
             found.append(function.__self__)
             target = function.__func__
         if isinstance(target, types.FunctionType):
-            found.extend(cell.cell_contents for cell in target.__closure__ or () if _filled(cell))
+            for cell in target.__closure__ or ():
+                if _filled(cell):
+                    found.append(cell.cell_contents)
+                    self.add_source(cell.cell_contents, cell, "{}.cell_contents")
             code_objects.append(target.__code__)
+            namespace = target.__globals__
             while code_objects:
                 code = code_objects.pop()
-                found.extend(target.__globals__[name] for name in code.co_names
-                             if name in target.__globals__)  # fmt: skip
+                for name in code.co_names:
+                    if name in namespace:
+                        found.append(namespace[name])
+                        self.add_source(namespace[name], namespace, f"{{}}.get({name!r})")
                 code_objects.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
         found.extend(args)
         found.extend(kwargs.values())
@@ -263,6 +273,12 @@ class Recorder(TorchFunctionMode):
             if isinstance(value, Variable):
                 leaf = self.add_leaf(value)
                 self.guards.append(f"{name}.__dict__.get({attribute!r}) is not {leaf}")
+            self.add_source(value, module, f"{{}}.__dict__.get({attribute!r})")
+
+    def add_source(self, value: Any, holder: Any, template: str) -> None:
+        """Where a tensor the function can reach lives, to guard that it is still there."""
+        if isinstance(value, torch.Tensor):
+            self.sources[id(value)] = (weakref.ref(value), holder, template)
 
     def add_leaf(self, variable: Variable, expression: str | None = None) -> str:
         if id(variable) in self.leaf_names:
@@ -425,7 +441,12 @@ class Recorder(TorchFunctionMode):
                 "optimizer's step() or zero_grad() made and that is no parameter's tensor or "
                 "gradient; the jit cannot find it again on replay"
             )
-        return self.constant(tensor)
+        name = self.constant(tensor)
+        source = self.sources.get(id(tensor))
+        if source is not None and source[0]() is tensor:
+            # Captured from a closure, a global or a module: a new tensor there needs a new plan.
+            self.guards.append(f"{source[2].format(self.constant(source[1]))} is not {name}")
+        return name
 
     # --- Python state: gradients and optimizer calls --------------------------------------------
 

@@ -515,3 +515,23 @@ def test_a_gradient_penalty_and_a_gradient_hook_replay_as_eager():
         return torch.stack([run_step(batch).tensor for batch in batches])
 
     torch.testing.assert_close(run(True), run(False), rtol=0, atol=0)
+
+
+def test_a_tensor_read_from_a_closure_and_replaced_there_is_not_stale():
+    model, _ = simple_model()
+    batch = torch.randn(4, 3)
+
+    @jit
+    def forward():
+        with no_grad():
+            return model(batch)
+
+    for _ in range(4):
+        batch = torch.randn(4, 3)  # a new tensor in the closure: the plans' guards see it
+        with no_grad():
+            expected = model(batch).tensor
+        torch.testing.assert_close(forward().tensor, expected)
+    batch.mul_(2)  # the same tensor changed in place: read by reference
+    with no_grad():
+        expected = model(batch).tensor
+    torch.testing.assert_close(forward().tensor, expected)
