@@ -182,7 +182,9 @@ class BackwardPass:
                 f"backward: the graph through {operator.label} was already released by an earlier "
                 "backward(); call the first backward with retain_graph=True to go through it again"
             )
-        check_saved_versions(operator)
+        for tensor, version in operator.versions:
+            if tensor._version != version:  # rare: only then the call that explains it
+                check_saved_versions(operator)
         if operator.hooks is not None:
             grad_output = hooks.run_operator_hooks(operator, grad_output)
         if operator.retained is not None:
