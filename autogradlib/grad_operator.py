@@ -152,7 +152,16 @@ class GradOperator:
         saved operands and output are Variables of the graph, so its arithmetic is recorded and
         the gradients it returns can be differentiated again."""
         start = next(_creation_order)
-        grads = self.recorded_copy().pass_grad(grad_output)
+        copy = self.recorded_copy()
+        try:
+            grads = copy.pass_grad(grad_output)
+        except (AttributeError, TypeError) as error:
+            # A pass_grad that calls what Variables lack (a raw torch function, a tensor method).
+            raise GraphError(
+                f"{self.label}: its pass_grad failed on Variables under create_graph=True "
+                f"({type(error).__name__}: {error}), so {self.label} is not twice "
+                "differentiable; write its pass_grad with operations Variables support"
+            ) from error
         if isinstance(grads, (torch.Tensor, Variable)):
             grads = (grads,)
         grads = tuple(grads)

@@ -4,6 +4,7 @@ from autogradlib.operators.activations import (
     ELUOperator as ELU,
     GELUOperator as GELU,
     LeakyReLUOperator as LeakyReLU,
+    NormalCDFOperator as NormalCDF,
     SiLUOperator as SiLU,
 )
 from autogradlib.operators.arithmetic import (
@@ -165,6 +166,7 @@ __all__ = [
     "NLLLoss",
     "Neg",
     "Norm",
+    "NormalCDF",
     "Overwrite",
     "Permute",
     "Pow",

@@ -8,6 +8,7 @@ import math
 import torch
 
 from autogradlib.grad_operator import GradOperator
+from autogradlib.operators.pointwise import where
 
 SQRT_HALF = math.sqrt(0.5)
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -32,14 +33,37 @@ class GELUOperator(GradOperator):
         self.cdf = 0.5 * (1 + torch.erf(x * SQRT_HALF))
         return x * self.cdf
 
+    def rebuild_saved(self):
+        """Under create_graph: t, or Phi(x), again from x."""
+        x = self.x
+        if self.approximate == "tanh":
+            self.t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh()
+        else:
+            self.cdf = NormalCDFOperator.apply(x)
+
     def pass_grad(self, grad_output):
         x = self.x
         if self.approximate == "tanh":
             t = self.t
             slope = SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x)
             return (grad_output * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope),)
-        density = torch.exp(-0.5 * x * x) * INV_SQRT_2PI
+        density = (-0.5 * x * x).exp() * INV_SQRT_2PI
         return (grad_output * (self.cdf + x * density),)
+
+
+class NormalCDFOperator(GradOperator):
+    """Phi(x) = (1 + erf(x / sqrt(2))) / 2;  dL/dx = dL/d(out) * exp(-x^2 / 2) / sqrt(2 pi)
+    (GELU's Phi(x), recorded under create_graph)."""
+
+    label = "NormalCDF"
+
+    def forward(self, x):
+        self.x = x
+        return 0.5 * (1 + torch.erf(x * SQRT_HALF))
+
+    def pass_grad(self, grad_output):
+        x = self.x
+        return (grad_output * ((-0.5 * x * x).exp() * INV_SQRT_2PI),)
 
 
 class LeakyReLUOperator(GradOperator):
@@ -52,7 +76,7 @@ class LeakyReLUOperator(GradOperator):
         return torch.where(self.positive, x, x * negative_slope)
 
     def pass_grad(self, grad_output):
-        return (torch.where(self.positive, grad_output, grad_output * self.negative_slope),)
+        return (where(self.positive, grad_output, grad_output * self.negative_slope),)
 
 
 class SiLUOperator(GradOperator):
@@ -63,6 +87,10 @@ class SiLUOperator(GradOperator):
     def forward(self, x):
         self.x, self.sigmoid = x, torch.sigmoid(x)
         return x * self.sigmoid
+
+    def rebuild_saved(self):
+        """Under create_graph: sigmoid(x) again from x."""
+        self.sigmoid = self.x.sigmoid()
 
     def pass_grad(self, grad_output):
         sigmoid = self.sigmoid
@@ -81,5 +109,5 @@ class ELUOperator(GradOperator):
 
     def pass_grad(self, grad_output):
         # clamp: exp of a large positive x (not taken) would overflow to inf.
-        negative_side = grad_output * (self.alpha * torch.exp(self.x.clamp(max=0)))
-        return (torch.where(self.positive, grad_output, negative_side),)
+        negative_side = grad_output * (self.alpha * self.x.clamp(max=0).exp())
+        return (where(self.positive, grad_output, negative_side),)

@@ -8,6 +8,7 @@ formula needs from the operand before the change is copied first, since the chan
 import torch
 
 from autogradlib.grad_operator import GradOperator
+from autogradlib.variable import Variable
 
 
 def unaliased(b, a: torch.Tensor):
@@ -18,6 +19,16 @@ def unaliased(b, a: torch.Tensor):
     ):
         return b.clone()
     return b
+
+
+def operand_before_change(operator: GradOperator):
+    """The saved copy `a` of operand 0 as a Variable of the graph (under create_graph), or None."""
+    a = getattr(operator, "a", None)
+    source = operator.inputs[0]
+    if a is None or source is None:
+        return a
+    # A leaf that requires grad cannot be changed in place, so the source is an operator.
+    return Variable._from_operator(a, source)
 
 
 class AddInplaceOperator(GradOperator):
@@ -56,6 +67,10 @@ class MulInplaceOperator(GradOperator):
             self.a = a.clone()
         return a.mul_(b)
 
+    def rebuild_saved(self):
+        """Under create_graph: the copy of a before the change, connected to where a came from."""
+        self.a = operand_before_change(self)
+
     def pass_grad(self, grad_output):
         need_a, need_b = self.needs_input_grad
         return (
@@ -74,6 +89,10 @@ class DivInplaceOperator(GradOperator):
         if keep_a:
             self.a = a.clone()
         return a.div_(b)
+
+    def rebuild_saved(self):
+        """Under create_graph: the copy of a before the change, connected to where a came from."""
+        self.a = operand_before_change(self)
 
     def pass_grad(self, grad_output):
         need_a, need_b = self.needs_input_grad
@@ -115,7 +134,9 @@ class ReLUInplaceOperator(GradOperator):
         return self.output
 
     def pass_grad(self, grad_output):
-        return (self.output.sign().mul_(grad_output),)
+        if type(grad_output) is torch.Tensor:
+            return (self.output.sign().mul_(grad_output),)
+        return (self.output.sign() * grad_output,)  # recorded (create_graph)
 
 
 class OverwriteOperator(GradOperator):
