@@ -120,6 +120,7 @@ CASES = [
         (draw(3, 2),),
     ),
     ("embedding", lambda w: F(w).embedding(WORDS, w) ** 2, (draw(4, 2),)),
+    ("embedding-padding", lambda w: F(w).embedding(WORDS, w, padding_idx=2) ** 2, (draw(4, 2),)),
     (
         "bce",
         lambda x, y: F(x).binary_cross_entropy(x.sigmoid(), y.sigmoid()),

@@ -76,6 +76,7 @@ from autogradlib.operators.pointwise import (
 )
 from autogradlib.operators.pooling import (
     AdaptiveAvgPool2dOperator as AdaptiveAvgPool2d,
+    AvgPool2dBackwardOperator as AvgPool2dBackward,
     AvgPool2dOperator as AvgPool2d,
     MaxPool2dOperator as MaxPool2d,
 )
@@ -96,6 +97,7 @@ from autogradlib.operators.shape import (
     CatOperator as Cat,
     CloneOperator as Clone,
     ExpandOperator as Expand,
+    GatherBackwardOperator as GatherBackward,
     GatherOperator as Gather,
     IndexBackwardOperator as IndexBackward,
     IndexOperator as Index,
@@ -117,6 +119,7 @@ __all__ = [
     "Add",
     "AddInplace",
     "AvgPool2d",
+    "AvgPool2dBackward",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm",
@@ -141,6 +144,7 @@ __all__ = [
     "Expm1",
     "Floor",
     "Gather",
+    "GatherBackward",
     "HuberLoss",
     "Index",
     "IndexBackward",
