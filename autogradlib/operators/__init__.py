@@ -20,7 +20,9 @@ from autogradlib.operators.chain import ChainOperator as Chain
 from autogradlib.operators.convolution import (
     Conv1dOperator as Conv1d,
     Conv2dOperator as Conv2d,
+    ConvInputGradientOperator as ConvInputGradient,
     ConvolutionOperator as Convolution,
+    ConvWeightGradientOperator as ConvWeightGradient,
 )
 from autogradlib.operators.embedding import EmbeddingOperator as Embedding
 from autogradlib.operators.fused import (
@@ -131,6 +133,8 @@ __all__ = [
     "Clone",
     "Conv1d",
     "Conv2d",
+    "ConvInputGradient",
+    "ConvWeightGradient",
     "Convolution",
     "CopyInplace",
     "Cos",
