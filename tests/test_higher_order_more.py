@@ -4,7 +4,6 @@ the check that every operator in autogradlib.operators is covered or raises a cl
 
 import pytest
 import torch
-import torch.nn.functional as torch_functional
 from test_higher_order import (
     CASES as FIRST_CASES,
     DOUBLE,
@@ -23,6 +22,8 @@ from test_higher_order import (
 import autogradlib
 from autogradlib import GradOperator, Variable, gradgradcheck, operators as ops
 from autogradlib.errors import GraphError
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 LABELS = torch.tensor([0, 2, 1])
 IGNORED = torch.tensor([0, -100, 2])
@@ -48,8 +49,8 @@ RUNNING_VAR = torch.tensor([0.5, 2.0], dtype=DOUBLE)
 
 def batch_norm(x, weight=None, bias=None, training=True):
     """Ours on Variables; on torch tensors the same formula written out, because torch's own
-    batch_norm has a wrong third derivative (torch 2.13: it disagrees with this formula and with finite
-    differences of its own second derivative); orders 1 and 2 are compared with it below."""
+    batch_norm has a wrong third derivative (torch 2.13: it disagrees with this formula and with
+    finite differences of its own second derivative); orders 1 and 2 are compared with it below."""
     if not isinstance(x, torch.Tensor):
         return F(x).batch_norm(x, None, None, weight, bias, training=True)
     dims = (0, *range(2, x.dim()))
@@ -81,6 +82,7 @@ def batch_norm_eval(x, w, b):
 
 # (id, fn, inputs), as in test_higher_order.CASES.
 CASES = [
+    ("to-copy", lambda a: a.to(DOUBLE, copy=True) * a, (draw(2, 3),)),
     ("sin", lambda a: a.sin(), (draw(2, 3),)),
     ("cos", lambda a: a.cos(), (draw(2, 3),)),
     ("log1p", lambda a: a.log1p(), (draw(2, 3, low=-0.5),)),
@@ -265,3 +267,79 @@ def test_normalisation_orders_1_and_2_match_torch_functional(fn, affine):
     for ours, theirs in zip(actual, expected, strict=True):
         for mine, reference in zip(ours, theirs, strict=True):
             torch.testing.assert_close(as_tensor(mine, reference), reference.detach())
+
+
+def recorded_operators(fn, inputs) -> set:
+    """The operator classes that fn records, and that its first and second derivatives record."""
+    leaves = leaves_for_us(inputs)
+    floats = [leaf for leaf in leaves if isinstance(leaf, Variable)]
+    outputs = [fn(*leaves)]
+    grads = autogradlib.grad(
+        outputs[0], floats, torch.ones(outputs[0].shape, dtype=DOUBLE), create_graph=True,
+        allow_unused=True,
+    )  # fmt: skip
+    outputs += [grad for grad in grads if grad is not None and grad.requires_grad]
+    if len(outputs) > 1:
+        total = sum((grad * grad).sum() for grad in outputs[1:])
+        grads = autogradlib.grad(total, floats, create_graph=True, allow_unused=True)
+        outputs += [grad for grad in grads if grad is not None and grad.requires_grad]
+    seen, stack = set(), [output.grad_op for output in outputs if output.grad_op is not None]
+    while stack:
+        operator = stack.pop()
+        if operator not in seen:
+            seen.add(operator)
+            stack += [source for source in operator.inputs if isinstance(source, GradOperator)]
+    return {type(operator) for operator in seen}
+
+
+# Base classes that are only ever recorded as one of their subclasses.
+BASE_CLASSES = {"Convolution": "recorded as Conv1d or Conv2d"}
+
+
+def test_every_operator_is_covered_or_raises_a_clear_error():
+    """A new operator must join a table of derivative cases (here or in test_higher_order), or
+    NOT_TWICE_DIFFERENTIABLE with the GraphError it raises under create_graph."""
+    found = set()
+    for _, fn, inputs in [*FIRST_CASES, *CASES]:
+        found |= recorded_operators(fn, inputs)
+    model = our_network(torch_network())  # a Sequential's chain: see test_higher_order
+    found |= recorded_operators(lambda x: model(x), (draw(3, 2),))
+    covered = {name for name in ops.__all__ if getattr(ops, name) in found}
+    failing = {name for name, *_ in NOT_TWICE_DIFFERENTIABLE}
+    missing = set(ops.__all__) - covered - failing - set(BASE_CLASSES)
+    assert not missing, f"operators with no higher-order test: {sorted(missing)}"
+    assert not covered & failing, f"covered, yet listed as failing: {sorted(covered & failing)}"
+    for name, fn, inputs in NOT_TWICE_DIFFERENTIABLE:
+        with pytest.raises(GraphError, match=f"{getattr(ops, name).label}.*twice"):
+            derivatives(fn, leaves_for_us(inputs), our_grad, leaves_for_us, orders=2)
+
+
+class RawLogitOperator(GradOperator):
+    """A user's operator whose pass_grad calls a torch function Variables do not dispatch."""
+
+    def forward(self, a):
+        self.a = a
+        return a.sigmoid().log()
+
+    def pass_grad(self, grad_output):
+        return (grad_output * torch.sigmoid(-torch.logit(self.a.sigmoid())),)
+
+
+class TensorMethodOperator(GradOperator):
+    """A user's operator whose pass_grad calls a tensor method that Variables lack."""
+
+    def forward(self, a):
+        self.a = a
+        return a * 2
+
+    def pass_grad(self, grad_output):
+        return (grad_output.new_zeros(self.a.shape).index_add_(0, torch.tensor([0]), grad_output),)
+
+
+@pytest.mark.parametrize("operator", [RawLogitOperator, TensorMethodOperator])
+def test_a_pass_grad_that_fails_on_variables_raises_graph_error_naming_the_operator(operator):
+    a = Variable(draw(1, 3))
+    first = autogradlib.grad(operator.apply(a).sum(), a)[0]  # first order: plain tensors
+    assert isinstance(first, torch.Tensor)
+    with pytest.raises(GraphError, match=f"{operator.label}.*not twice differentiable"):
+        autogradlib.grad(operator.apply(a).sum(), a, create_graph=True)
