@@ -211,6 +211,17 @@ class GradOperator:
                     )
         return copy
 
+    def recorded_operand(self, index: int, value: torch.Tensor):
+        """Operand `index` as a Variable of the graph (for rebuild_saved), its tensor `value`: the
+        operand itself, or what forward kept of it (a view, or a copy made before an in-place
+        change); None for an operand that needs no gradient."""
+        source = self.inputs[index]
+        if source is None or isinstance(source, Variable):
+            return source  # a leaf: its own tensor is the operand
+        if isinstance(value, Variable):  # made from the output, say, which is one by now
+            value = value.tensor
+        return Variable._from_operator(value, source)
+
     def rebuild_saved(self) -> None:
         """Under create_graph, recompute saved tensors derived in forward from the saved operands
         (now Variables); an operator that saves only operands and its output needs none."""

@@ -121,6 +121,24 @@ CASES = [
         lambda x: batch_norm(x) ** 2,
         (draw(3, 2),),
     ),
+    # x made by another operator (not a leaf): rebuilt from what forward kept of it
+    ("batch-norm-train-of-tanh", lambda x: batch_norm(x.tanh()) ** 2, (draw(3, 2, 2),)),
+    (
+        "batch-norm-eval-of-tanh",
+        lambda x, w, b: batch_norm_eval(x.tanh(), w, b),
+        (draw(3, 2, 2), draw(2, seed=1), draw(2, seed=2)),
+    ),
+    ("layer-norm-of-tanh", lambda x: layer_norm(x.tanh(), (3,)) ** 2, (draw(2, 3),)),
+    (
+        "conv1d-same-even-kernel-of-tanh",
+        lambda x, w: F(x).conv1d(x.tanh(), w, padding="same") ** 2,
+        (draw(2, 2, 4), draw(2, 2, 2, seed=1)),
+    ),
+    (
+        "conv2d-unbatched-of-tanh",
+        lambda x, w: F(x).conv2d(x.tanh(), w) ** 2,
+        (draw(2, 3, 3), draw(1, 2, 2, 2, seed=1)),
+    ),
     ("embedding", lambda w: F(w).embedding(WORDS, w) ** 2, (draw(4, 2),)),
     ("embedding-padding", lambda w: F(w).embedding(WORDS, w, padding_idx=2) ** 2, (draw(4, 2),)),
     (

@@ -8,7 +8,6 @@ import math
 import torch
 
 from autogradlib.grad_operator import GradOperator
-from autogradlib.operators.pointwise import where
 
 SQRT_HALF = math.sqrt(0.5)
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -76,7 +75,7 @@ class LeakyReLUOperator(GradOperator):
         return torch.where(self.positive, x, x * negative_slope)
 
     def pass_grad(self, grad_output):
-        return (where(self.positive, grad_output, grad_output * self.negative_slope),)
+        return (torch.where(self.positive, grad_output, grad_output * self.negative_slope),)
 
 
 class SiLUOperator(GradOperator):
@@ -109,5 +108,5 @@ class ELUOperator(GradOperator):
 
     def pass_grad(self, grad_output):
         # clamp: exp of a large positive x (not taken) would overflow to inf.
-        negative_side = grad_output * (self.alpha * self.x.clamp(max=0).exp())
-        return (where(self.positive, grad_output, negative_side),)
+        negative_side = grad_output * (self.alpha * torch.exp(self.x.clamp(max=0)))
+        return (torch.where(self.positive, grad_output, negative_side),)

@@ -31,15 +31,14 @@ class ConvolutionOperator(GradOperator):
     """
 
     label = "Convolution"
-    # x, when made from the operand (unbatched, padded), is rebuilt from it by rebuild_saved
-    # while the operand needs a gradient; otherwise it rightly stays a constant.
+    # x, when made from the operand (unbatched, padded), is rebuilt by rebuild_saved while the
+    # operand needs a gradient; otherwise it rightly stays a constant.
     constants = ("x",)
 
     def forward(
         self, x, weight, bias=None, *, stride, padding, dilation, groups=1, padding_after=None
     ):
         dims = weight.dim() - 2
-        operand = x
         self.unbatched = x.dim() == dims + 1
         if self.unbatched:
             x = x.unsqueeze(0)
@@ -52,16 +51,18 @@ class ConvolutionOperator(GradOperator):
             self.input_size = None
         self.x, self.weight = x, weight
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        if x is not operand:
-            self.input = operand  # what create_graph rebuilds the batched, padded x from
         output = FORWARD[dims](x, weight, bias, stride, padding, dilation, groups)
         return output.squeeze(0) if self.unbatched else output
 
     def rebuild_saved(self):
         """Under create_graph: the batched, padded input again from the operand."""
-        x = getattr(self, "input", None)
-        if x is None or isinstance(x, torch.Tensor):
-            return  # x is the operand itself, or a constant
+        if not isinstance(self.x, torch.Tensor) or self.inputs[0] is None:
+            return  # x is the operand itself (now a Variable), or a constant
+        # The operand is x without the padding after and the batch dim: a view of it.
+        operand = self.x
+        if self.input_size is not None:
+            operand = operand[(..., *(slice(0, size) for size in self.input_size))]
+        x = self.recorded_operand(0, operand.squeeze(0) if self.unbatched else operand)
         if self.unbatched:
             x = x.unsqueeze(0)
         if self.input_size is not None:

@@ -8,7 +8,6 @@ formula needs from the operand before the change is copied first, since the chan
 import torch
 
 from autogradlib.grad_operator import GradOperator
-from autogradlib.variable import Variable
 
 
 def unaliased(b, a: torch.Tensor):
@@ -22,13 +21,11 @@ def unaliased(b, a: torch.Tensor):
 
 
 def operand_before_change(operator: GradOperator):
-    """The saved copy `a` of operand 0 as a Variable of the graph (under create_graph), or None."""
+    """The saved copy `a` of operand 0 as a Variable of the graph (under create_graph)."""
     a = getattr(operator, "a", None)
-    source = operator.inputs[0]
-    if a is None or source is None:
+    if a is None or operator.inputs[0] is None:
         return a
-    # A leaf that requires grad cannot be changed in place, so the source is an operator.
-    return Variable._from_operator(a, source)
+    return operator.recorded_operand(0, a)
 
 
 class AddInplaceOperator(GradOperator):

@@ -17,8 +17,9 @@ class BatchNormOperator(GradOperator):
     """
 
     label = "BatchNorm"
-    # In eval, the running statistics and what comes of them alone: no gradient reaches them.
-    constants = ("statistics", "invstd", "scale")
+    # Rebuilt by rebuild_saved where x needs a gradient; else constants (in eval, the running
+    # statistics and invstd always are).
+    constants = ("centered", "invstd", "scale", "mean")
 
     def forward(
         self,
@@ -48,11 +49,10 @@ class BatchNormOperator(GradOperator):
         invstd = (var + eps).rsqrt()
         scale = invstd if weight is None else invstd * weight
         self.centered, self.invstd, self.scale, self.training = centered, invstd, scale, training
-        # What create_graph rebuilds the rest from (the running statistics copied, as training
-        # steps change them in place).
-        self.x, self.weight, self.eps = x, weight, eps
-        if not training:
-            self.statistics = (mean.clone(), var.clone())
+        # What create_graph rebuilds the rest from: x is centered + mean (not kept itself, which
+        # would cost an activation's memory), a running mean is copied (training changes it).
+        self.mean = mean if training else mean.clone()
+        self.weight, self.eps = weight, eps
         output = centered * scale.view(stat_shape)
         # In place, and not one addcmul: with two broadcast operands that is many times slower.
         return output if bias is None else output.add_(bias.view(stat_shape))
@@ -60,16 +60,16 @@ class BatchNormOperator(GradOperator):
     def rebuild_saved(self):
         """Under create_graph: x - mean, 1 / sqrt(var + eps) and the scale again from x (the
         batch's statistics) or the running statistics (constants), and the weight."""
-        x = self.x
-        stat_shape = (x.shape[1],) + (1,) * (x.dim() - 2)
-        if self.training:
+        stat_shape = (self.centered.shape[1],) + (1,) * (self.centered.dim() - 2)
+        x = self.recorded_operand(0, self.centered + self.mean.view(stat_shape))
+        if x is not None and self.training:
             count = x.numel() // x.shape[1]
-            centered = x - (channel_sum(x) / count).view(stat_shape)
-            var = channel_sum(centered * centered) / count
-        else:
-            mean, var = self.statistics
-            centered = x - mean.view(stat_shape)
-        self.centered, self.invstd = centered, (var + self.eps).rsqrt()
+            self.mean = channel_sum(x) / count
+            self.centered = x - self.mean.view(stat_shape)
+            var = channel_sum(self.centered * self.centered) / count
+            self.invstd = (var + self.eps).rsqrt()
+        elif x is not None:
+            self.centered = x - self.mean.view(stat_shape)
         self.scale = self.invstd if self.weight is None else self.invstd * self.weight
 
     def pass_grad(self, grad_output):
@@ -116,25 +116,30 @@ class LayerNormOperator(GradOperator):
     dL/dw = g x^, dL/db = g (summed back over the leading dims by the engine)."""
 
     label = "LayerNorm"
+    constants = ("mean", "invstd", "normalised")  # rebuilt where x needs a gradient
 
     def forward(self, x, weight=None, bias=None, dims=1, eps=1e-5):
         self.dims = tuple(range(x.dim() - dims, x.dim()))
-        self.x, self.eps, self.weight = x, eps, weight  # what create_graph rebuilds from
+        self.eps, self.weight = eps, weight
         self.normalise(x)
         output = self.normalised if weight is None else self.normalised * weight
         return output if bias is None else output + bias
 
     def normalise(self, x):
-        """Keep 1 / sqrt(var + eps) and x^ = (x - mean) / sqrt(var + eps) on self."""
+        """Keep the mean, 1 / sqrt(var + eps) and x^ = (x - mean) / sqrt(var + eps) on self."""
         # Two passes, as in BatchNormOperator: faster than torch.var_mean on the CPU.
-        centered = x - x.mean(self.dims, keepdim=True)
+        self.mean = x.mean(self.dims, keepdim=True)
+        centered = x - self.mean
         var = (centered * centered).mean(self.dims, keepdim=True)
         self.invstd = (var + self.eps).rsqrt()
         self.normalised = centered * self.invstd
 
     def rebuild_saved(self):
-        """Under create_graph: the statistics and x^ again from x."""
-        self.normalise(self.x)
+        """Under create_graph: the statistics and x^ again from x = x^ / invstd + mean (x itself
+        is not kept: it would cost an activation's memory)."""
+        x = self.recorded_operand(0, self.normalised / self.invstd + self.mean)
+        if x is not None:
+            self.normalise(x)
 
     def pass_grad(self, grad_output):
         needs = self.needs_input_grad
