@@ -158,6 +158,11 @@ CASES = [
         ),
         (draw(2, 3), draw(2, 3, seed=1)),
     ),
+    (
+        "bce-logits-sum",
+        lambda x, y: F(x).binary_cross_entropy_with_logits(x * x, y.sigmoid(), reduction="sum"),
+        (draw(2, 3), draw(2, 3, seed=1)),
+    ),
     ("l1", lambda x, y: F(x).l1_loss(x * x, y), (draw(2, 3), draw(2, 3, seed=1))),
     (
         "smooth-l1",
@@ -361,3 +366,44 @@ def test_a_pass_grad_that_fails_on_variables_raises_graph_error_naming_the_opera
     assert isinstance(first, torch.Tensor)
     with pytest.raises(GraphError, match=f"{operator.label}.*not twice differentiable"):
         autogradlib.grad(operator.apply(a).sum(), a, create_graph=True)
+
+
+def conv_network(library):
+    """A LeNet-like block in torch.nn or autogradlib.nn (the same definition)."""
+    return library.Sequential(
+        library.Conv2d(2, 3, 3, padding=1, dtype=DOUBLE),
+        library.BatchNorm2d(3, dtype=DOUBLE),
+        library.GELU(),
+        library.MaxPool2d(2),
+        library.Conv2d(3, 2, 2, dtype=DOUBLE),
+        library.SiLU(),
+        library.AdaptiveAvgPool2d(1),
+        library.Flatten(),
+        library.Linear(2, 3, dtype=DOUBLE),
+    )
+
+
+def test_a_gradient_penalty_on_a_conv_network_matches_torch():
+    """WGAN-GP's penalty, (|d out / d x| - 1)^2, and its gradient with respect to the weights."""
+    torch.manual_seed(0)
+    reference = conv_network(torch.nn)
+    model = conv_network(autogradlib.nn)
+    model.load_state_dict(reference.state_dict())
+    images = draw(2, 2, 6, 6)
+    labels = torch.tensor([0, 2])
+
+    def penalised_loss(network, x, grad_fn):
+        output = network(x)
+        (slopes,) = grad_fn(output.sum(), [x], None, create_graph=True)
+        norms = (slopes.reshape(2, -1) ** 2).sum(1).sqrt()
+        return F(output).cross_entropy(output, labels) + ((norms - 1) ** 2).mean()
+
+    theirs = images.clone().requires_grad_()
+    torch_loss = penalised_loss(reference, theirs, torch_grad)
+    expected = torch.autograd.grad(torch_loss, [theirs, *reference.parameters()])
+    ours = Variable(images.clone())
+    our_loss = penalised_loss(model, ours, our_grad)
+    actual = autogradlib.grad(our_loss, [ours, *model.parameters()])
+    torch.testing.assert_close(our_loss.tensor, torch_loss.detach())
+    for mine, reference_grad in zip(actual, expected, strict=True):
+        torch.testing.assert_close(as_tensor(mine, reference_grad), reference_grad)
