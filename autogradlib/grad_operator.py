@@ -152,7 +152,16 @@ class GradOperator:
         saved operands and output are Variables of the graph, so its arithmetic is recorded and
         the gradients it returns can be differentiated again."""
         start = next(_creation_order)
-        grads = self.recorded_copy().pass_grad(grad_output)
+        copy = self.recorded_copy()
+        try:
+            grads = copy.pass_grad(grad_output)
+        except (AttributeError, TypeError) as error:
+            # A pass_grad that calls what Variables lack (a raw torch function, a tensor method).
+            raise GraphError(
+                f"{self.label}: its pass_grad failed on Variables under create_graph=True "
+                f"({type(error).__name__}: {error}), so {self.label} is not twice "
+                "differentiable; write its pass_grad with operations Variables support"
+            ) from error
         if isinstance(grads, (torch.Tensor, Variable)):
             grads = (grads,)
         grads = tuple(grads)
@@ -201,6 +210,17 @@ class GradOperator:
                         "operands, or save operands instead"
                     )
         return copy
+
+    def recorded_operand(self, index: int, value: torch.Tensor):
+        """Operand `index` as a Variable of the graph (for rebuild_saved), its tensor `value`: the
+        operand itself, or what forward kept of it (a view, or a copy made before an in-place
+        change); None for an operand that needs no gradient."""
+        source = self.inputs[index]
+        if source is None or isinstance(source, Variable):
+            return source  # a leaf: its own tensor is the operand
+        if isinstance(value, Variable):  # made from the output, say, which is one by now
+            value = value.tensor
+        return Variable._from_operator(value, source)
 
     def rebuild_saved(self) -> None:
         """Under create_graph, recompute saved tensors derived in forward from the saved operands

@@ -4,6 +4,7 @@ from autogradlib.operators.activations import (
     ELUOperator as ELU,
     GELUOperator as GELU,
     LeakyReLUOperator as LeakyReLU,
+    NormalCDFOperator as NormalCDF,
     SiLUOperator as SiLU,
 )
 from autogradlib.operators.arithmetic import (
@@ -19,7 +20,9 @@ from autogradlib.operators.chain import ChainOperator as Chain
 from autogradlib.operators.convolution import (
     Conv1dOperator as Conv1d,
     Conv2dOperator as Conv2d,
+    ConvInputGradientOperator as ConvInputGradient,
     ConvolutionOperator as Convolution,
+    ConvWeightGradientOperator as ConvWeightGradient,
 )
 from autogradlib.operators.embedding import EmbeddingOperator as Embedding
 from autogradlib.operators.fused import (
@@ -75,6 +78,7 @@ from autogradlib.operators.pointwise import (
 )
 from autogradlib.operators.pooling import (
     AdaptiveAvgPool2dOperator as AdaptiveAvgPool2d,
+    AvgPool2dBackwardOperator as AvgPool2dBackward,
     AvgPool2dOperator as AvgPool2d,
     MaxPool2dOperator as MaxPool2d,
 )
@@ -95,6 +99,7 @@ from autogradlib.operators.shape import (
     CatOperator as Cat,
     CloneOperator as Clone,
     ExpandOperator as Expand,
+    GatherBackwardOperator as GatherBackward,
     GatherOperator as Gather,
     IndexBackwardOperator as IndexBackward,
     IndexOperator as Index,
@@ -116,6 +121,7 @@ __all__ = [
     "Add",
     "AddInplace",
     "AvgPool2d",
+    "AvgPool2dBackward",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm",
@@ -127,6 +133,8 @@ __all__ = [
     "Clone",
     "Conv1d",
     "Conv2d",
+    "ConvInputGradient",
+    "ConvWeightGradient",
     "Convolution",
     "CopyInplace",
     "Cos",
@@ -140,6 +148,7 @@ __all__ = [
     "Expm1",
     "Floor",
     "Gather",
+    "GatherBackward",
     "HuberLoss",
     "Index",
     "IndexBackward",
@@ -165,6 +174,7 @@ __all__ = [
     "NLLLoss",
     "Neg",
     "Norm",
+    "NormalCDF",
     "Overwrite",
     "Permute",
     "Pow",

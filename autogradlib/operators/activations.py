@@ -32,14 +32,37 @@ class GELUOperator(GradOperator):
         self.cdf = 0.5 * (1 + torch.erf(x * SQRT_HALF))
         return x * self.cdf
 
+    def rebuild_saved(self):
+        """Under create_graph: t, or Phi(x), again from x."""
+        x = self.x
+        if self.approximate == "tanh":
+            self.t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh()
+        else:
+            self.cdf = NormalCDFOperator.apply(x)
+
     def pass_grad(self, grad_output):
         x = self.x
         if self.approximate == "tanh":
             t = self.t
             slope = SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x)
             return (grad_output * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope),)
-        density = torch.exp(-0.5 * x * x) * INV_SQRT_2PI
+        density = (-0.5 * x * x).exp() * INV_SQRT_2PI
         return (grad_output * (self.cdf + x * density),)
+
+
+class NormalCDFOperator(GradOperator):
+    """Phi(x) = (1 + erf(x / sqrt(2))) / 2;  dL/dx = dL/d(out) * exp(-x^2 / 2) / sqrt(2 pi)
+    (GELU's Phi(x), recorded under create_graph)."""
+
+    label = "NormalCDF"
+
+    def forward(self, x):
+        self.x = x
+        return 0.5 * (1 + torch.erf(x * SQRT_HALF))
+
+    def pass_grad(self, grad_output):
+        x = self.x
+        return (grad_output * ((-0.5 * x * x).exp() * INV_SQRT_2PI),)
 
 
 class LeakyReLUOperator(GradOperator):
@@ -63,6 +86,10 @@ class SiLUOperator(GradOperator):
     def forward(self, x):
         self.x, self.sigmoid = x, torch.sigmoid(x)
         return x * self.sigmoid
+
+    def rebuild_saved(self):
+        """Under create_graph: sigmoid(x) again from x."""
+        self.sigmoid = self.x.sigmoid()
 
     def pass_grad(self, grad_output):
         sigmoid = self.sigmoid

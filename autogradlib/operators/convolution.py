@@ -8,6 +8,7 @@ import torch
 
 from autogradlib.errors import ShapeError
 from autogradlib.grad_operator import GradOperator
+from autogradlib.operators.shape import CatOperator
 
 FORWARD = {1: torch.conv1d, 2: torch.conv2d}
 TRANSPOSED = {1: torch.conv_transpose1d, 2: torch.conv_transpose2d}
@@ -30,6 +31,9 @@ class ConvolutionOperator(GradOperator):
     """
 
     label = "Convolution"
+    # x, when made from the operand (unbatched, padded), is rebuilt by rebuild_saved while the
+    # operand needs a gradient; otherwise it rightly stays a constant.
+    constants = ("x",)
 
     def forward(
         self, x, weight, bias=None, *, stride, padding, dilation, groups=1, padding_after=None
@@ -50,6 +54,29 @@ class ConvolutionOperator(GradOperator):
         output = FORWARD[dims](x, weight, bias, stride, padding, dilation, groups)
         return output.squeeze(0) if self.unbatched else output
 
+    def rebuild_saved(self):
+        """Under create_graph: the batched, padded input again from the operand."""
+        if not isinstance(self.x, torch.Tensor) or self.inputs[0] is None:
+            return  # x is the operand itself (now a Variable), or a constant
+        # The operand is x without the padding after and the batch dim: a view of it.
+        operand = self.x
+        if self.input_size is not None:
+            operand = operand[(..., *(slice(0, size) for size in self.input_size))]
+        x = self.recorded_operand(0, operand.squeeze(0) if self.unbatched else operand)
+        if self.unbatched:
+            x = x.unsqueeze(0)
+        if self.input_size is not None:
+            for d, size in enumerate(self.input_size):
+                after = self.x.shape[2 + d] - size
+                if after:
+                    zeros = torch.zeros(
+                        (*x.shape[: 2 + d], after, *x.shape[3 + d :]),
+                        dtype=x.dtype,
+                        device=x.device,
+                    )
+                    x = CatOperator.apply(x, zeros, dim=2 + d)
+        self.x = x
+
     def pass_grad(self, grad_output):
         needs = self.needs_input_grad
         if self.unbatched:
@@ -64,30 +91,24 @@ class ConvolutionOperator(GradOperator):
         if len(needs) == 2:
             return grad_x, grad_weight
         if needs[2]:
-            grad_bias = grad_output.sum([0, *range(2, grad_output.dim())])
+            grad_bias = grad_output.sum((0, *range(2, grad_output.dim())))
         return grad_x, grad_weight, grad_bias
+
+    @property
+    def options(self) -> dict:
+        return {
+            "stride": self.stride, "padding": self.padding, "dilation": self.dilation,
+            "groups": self.groups,
+        }  # fmt: skip
 
     def input_gradient(self, grad_output):
         """g *^T W: each output position hands its gradient back to the inputs its window read."""
-        x, weight = self.x, self.weight
-        dims = weight.dim() - 2
-        # Under a stride, the last input rows that no window reached: their gradient is zero.
-        output_padding = [
-            x.shape[2 + d]
-            - ((grad_output.shape[2 + d] - 1) * self.stride[d] - 2 * self.padding[d]
-               + self.dilation[d] * (weight.shape[2 + d] - 1) + 1)
-            for d in range(dims)
-        ]  # fmt: skip
-        grad_x = TRANSPOSED[dims](
-            grad_output,
-            weight,
-            None,
-            self.stride,
-            self.padding,
-            output_padding,
-            self.groups,
-            self.dilation,
-        )
+        if isinstance(grad_output, torch.Tensor):
+            grad_x = input_gradient(grad_output, self.weight, self.x.shape, **self.options)
+        else:  # recorded (create_graph)
+            grad_x = ConvInputGradientOperator.apply(
+                grad_output, self.weight, x_shape=self.x.shape, **self.options
+            )
         if self.input_size is not None:
             # Drop the rows that padding_after added.
             grad_x = grad_x[(..., *(slice(0, size) for size in self.input_size))]
@@ -95,57 +116,152 @@ class ConvolutionOperator(GradOperator):
 
     def weight_gradient(self, grad_output):
         """dW[o, c, k] = sum over n, p of x[n, c, p s + k d] g[n, o, p]."""
-        if self.x.shape[1] // self.groups <= UNFOLD_CHANNELS:
-            return self.weight_gradient_by_unfolding(grad_output)
-        return self.weight_gradient_by_convolution(grad_output)
-
-    def weight_gradient_by_convolution(self, grad_output):
-        """dW = x * g with the batch as channels, stride and dilation exchanged."""
-        x, weight, groups = self.x, self.weight, self.groups
-        dims = weight.dim() - 2
-        batch, channels = x.shape[:2]
-        # Input (N, G*Cg, *) as Cg channels of a batch of G*N; grad_output (N, G*Og, *) as the
-        # G*Og filters, each over the N channels of its group.
-        x_as_batch = (
-            x.reshape(batch, groups, channels // groups, *x.shape[2:])
-            .transpose(0, 2)
-            .reshape(channels // groups, groups * batch, *x.shape[2:])
+        if isinstance(grad_output, torch.Tensor):
+            return weight_gradient(self.x, grad_output, self.weight.shape, **self.options)
+        return ConvWeightGradientOperator.apply(  # recorded (create_graph)
+            self.x, grad_output, weight_shape=self.weight.shape, **self.options
         )
-        grad_weight = FORWARD[dims](
-            x_as_batch,
-            grad_output.transpose(0, 1),
-            None,
-            self.dilation,
-            self.padding,
-            self.stride,
-            groups,
-        )
-        # The swapped convolution may reach a little past the kernel (when the stride does not
-        # divide the padded size): those positions are not weights.
-        grad_weight = grad_weight[(..., *(slice(0, size) for size in weight.shape[2:]))]
-        # contiguous(): .grad keeps the parameter's layout, so users can .view() it.
-        return grad_weight.transpose(0, 1).contiguous()
 
-    def weight_gradient_by_unfolding(self, grad_output):
-        """dW = g @ windows(x)^T, group by group: one matrix product over every window's copy."""
-        x, weight, groups = self.x, self.weight, self.groups
-        dims = weight.dim() - 2
-        padding = [side for size in reversed(self.padding) for side in (size, size)]
-        windows = torch.constant_pad_nd(x, padding) if any(padding) else x
-        for d in range(dims):
-            reach = self.dilation[d] * (weight.shape[2 + d] - 1) + 1
-            windows = windows.unfold(2 + d, reach, self.stride[d])
-        if any(step > 1 for step in self.dilation):
-            windows = windows[(..., *(slice(None, None, step) for step in self.dilation))]
-        # windows (N, C, *output size, *kernel) -> (G, Cg * kernel, N * output size), one copy
-        spatial = list(range(3, 3 + dims))
-        kernel = list(range(3 + dims, 3 + 2 * dims))
-        windows = windows.unflatten(1, (groups, -1)).permute(1, 2, *kernel, 0, *spatial)
-        windows = windows.reshape(groups, -1, math.prod(grad_output.shape[2:]) * x.shape[0])
-        # grad_output (N, G * Og, *output size) -> (G, Og, N * output size)
-        rows = grad_output.unflatten(1, (groups, -1)).permute(1, 2, 0, *spatial)
-        rows = rows.reshape(groups, -1, windows.shape[2])
-        return rows.bmm(windows.transpose(1, 2)).reshape(weight.shape)
+
+class ConvInputGradientOperator(GradOperator):
+    """g *^T W, a convolution's input gradient (recorded under create_graph);
+    dL/dg = dL/d(out) * W (the convolution), dL/dW = dL/d(out) * g (its weight gradient)."""
+
+    label = "ConvInputGradient"
+
+    def forward(self, grad_output, weight, *, x_shape, stride, padding, dilation, groups):
+        self.grad_output, self.weight = grad_output, weight
+        self.options = {
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "groups": groups,
+        }
+        return input_gradient(grad_output, weight, x_shape, **self.options)
+
+    def pass_grad(self, grad_output):
+        need_g, need_weight = self.needs_input_grad
+        g, weight, options = self.grad_output, self.weight, self.options
+        grad_g = grad_weight = None
+        if isinstance(grad_output, torch.Tensor):
+            if need_g:
+                grad_g = convolution(grad_output, weight, options)
+            if need_weight:
+                grad_weight = weight_gradient(grad_output, g, weight.shape, **options)
+            return grad_g, grad_weight
+        if need_g:
+            grad_g = OPERATORS[weight.dim() - 2].apply(grad_output, weight, **options)
+        if need_weight:
+            grad_weight = ConvWeightGradientOperator.apply(
+                grad_output, g, weight_shape=weight.shape, **options
+            )
+        return grad_g, grad_weight
+
+
+class ConvWeightGradientOperator(GradOperator):
+    """x * g, a convolution's weight gradient (recorded under create_graph);
+    dL/dx = g *^T dL/d(out) (the input gradient), dL/dg = x * dL/d(out) (the convolution)."""
+
+    label = "ConvWeightGradient"
+
+    def forward(self, x, grad_output, *, weight_shape, stride, padding, dilation, groups):
+        self.x, self.grad_output = x, grad_output
+        self.options = {
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "groups": groups,
+        }
+        return weight_gradient(x, grad_output, weight_shape, **self.options)
+
+    def pass_grad(self, grad_output):
+        need_x, need_g = self.needs_input_grad
+        x, g, options = self.x, self.grad_output, self.options
+        grad_x = grad_g = None
+        if isinstance(grad_output, torch.Tensor):
+            if need_x:
+                grad_x = input_gradient(g, grad_output, x.shape, **options)
+            if need_g:
+                grad_g = convolution(x, grad_output, options)
+            return grad_x, grad_g
+        if need_x:
+            grad_x = ConvInputGradientOperator.apply(g, grad_output, x_shape=x.shape, **options)
+        if need_g:
+            grad_g = OPERATORS[grad_output.dim() - 2].apply(x, grad_output, **options)
+        return grad_x, grad_g
+
+
+def convolution(x, weight, options: dict) -> torch.Tensor:
+    """torch's convolution of tensors with the operator's options."""
+    return FORWARD[weight.dim() - 2](
+        x, weight, None, options["stride"], options["padding"], options["dilation"],
+        options["groups"],
+    )  # fmt: skip
+
+
+def input_gradient(grad_output, weight, x_shape, *, stride, padding, dilation, groups):
+    """g *^T W for the (batched, padded) input shape x_shape: a transposed convolution."""
+    dims = weight.dim() - 2
+    # Under a stride, the last input rows that no window reached: their gradient is zero.
+    output_padding = [
+        x_shape[2 + d]
+        - ((grad_output.shape[2 + d] - 1) * stride[d] - 2 * padding[d]
+           + dilation[d] * (weight.shape[2 + d] - 1) + 1)
+        for d in range(dims)
+    ]  # fmt: skip
+    return TRANSPOSED[dims](
+        grad_output, weight, None, stride, padding, output_padding, groups, dilation
+    )
+
+
+def weight_gradient(x, grad_output, weight_shape, *, stride, padding, dilation, groups):
+    """dW[o, c, k] = sum over n, p of x[n, c, p s + k d] g[n, o, p]."""
+    options = (stride, padding, dilation, groups)
+    if x.shape[1] // groups <= UNFOLD_CHANNELS:
+        return weight_gradient_by_unfolding(x, grad_output, weight_shape, *options)
+    return weight_gradient_by_convolution(x, grad_output, weight_shape, *options)
+
+
+def weight_gradient_by_convolution(x, grad_output, weight_shape, stride, padding, dilation, groups):
+    """dW = x * g with the batch as channels, stride and dilation exchanged."""
+    dims = len(weight_shape) - 2
+    batch, channels = x.shape[:2]
+    # Input (N, G*Cg, *) as Cg channels of a batch of G*N; grad_output (N, G*Og, *) as the
+    # G*Og filters, each over the N channels of its group.
+    x_as_batch = (
+        x.reshape(batch, groups, channels // groups, *x.shape[2:])
+        .transpose(0, 2)
+        .reshape(channels // groups, groups * batch, *x.shape[2:])
+    )
+    grad_weight = FORWARD[dims](
+        x_as_batch, grad_output.transpose(0, 1), None, dilation, padding, stride, groups
+    )
+    # The swapped convolution may reach a little past the kernel (when the stride does not
+    # divide the padded size): those positions are not weights.
+    grad_weight = grad_weight[(..., *(slice(0, size) for size in weight_shape[2:]))]
+    # contiguous(): .grad keeps the parameter's layout, so users can .view() it.
+    return grad_weight.transpose(0, 1).contiguous()
+
+
+def weight_gradient_by_unfolding(x, grad_output, weight_shape, stride, padding, dilation, groups):
+    """dW = g @ windows(x)^T, group by group: one matrix product over every window's copy."""
+    dims = len(weight_shape) - 2
+    pads = [side for size in reversed(padding) for side in (size, size)]
+    windows = torch.constant_pad_nd(x, pads) if any(pads) else x
+    for d in range(dims):
+        reach = dilation[d] * (weight_shape[2 + d] - 1) + 1
+        windows = windows.unfold(2 + d, reach, stride[d])
+    if any(step > 1 for step in dilation):
+        windows = windows[(..., *(slice(None, None, step) for step in dilation))]
+    # windows (N, C, *output size, *kernel) -> (G, Cg * kernel, N * output size), one copy
+    spatial = list(range(3, 3 + dims))
+    kernel = list(range(3 + dims, 3 + 2 * dims))
+    windows = windows.unflatten(1, (groups, -1)).permute(1, 2, *kernel, 0, *spatial)
+    windows = windows.reshape(groups, -1, math.prod(grad_output.shape[2:]) * x.shape[0])
+    # grad_output (N, G * Og, *output size) -> (G, Og, N * output size)
+    rows = grad_output.unflatten(1, (groups, -1)).permute(1, 2, 0, *spatial)
+    rows = rows.reshape(groups, -1, windows.shape[2])
+    return rows.bmm(windows.transpose(1, 2)).reshape(weight_shape)
 
 
 class Conv1dOperator(ConvolutionOperator):

@@ -1,6 +1,10 @@
 """Embedding: rows of a weight matrix picked by integer indices."""
 
+import torch
+
 from autogradlib.grad_operator import GradOperator
+from autogradlib.operators.pointwise import where
+from autogradlib.operators.shape import GatherBackwardOperator
 
 
 class EmbeddingOperator(GradOperator):
@@ -17,6 +21,16 @@ class EmbeddingOperator(GradOperator):
 
     def pass_grad(self, grad_output):
         rows = grad_output.reshape(-1, self.weight_shape[1])
+        if not isinstance(rows, torch.Tensor):  # recorded (create_graph)
+            index = self.indices.reshape(-1, 1).expand(rows.shape)
+            grad_weight = GatherBackwardOperator.apply(
+                rows, shape=self.weight_shape, dim=0, index=index
+            )
+            if self.padding_idx is not None:
+                padding = torch.zeros(self.weight_shape, dtype=torch.bool, device=index.device)
+                padding[self.padding_idx] = True
+                grad_weight = where(padding, 0.0, grad_weight)
+            return None, grad_weight
         grad_weight = rows.new_zeros(self.weight_shape).index_add_(
             0, self.indices.reshape(-1), rows
         )

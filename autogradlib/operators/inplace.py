@@ -20,6 +20,14 @@ def unaliased(b, a: torch.Tensor):
     return b
 
 
+def operand_before_change(operator: GradOperator):
+    """The saved copy `a` of operand 0 as a Variable of the graph (under create_graph)."""
+    a = getattr(operator, "a", None)
+    if a is None or operator.inputs[0] is None:
+        return a
+    return operator.recorded_operand(0, a)
+
+
 class AddInplaceOperator(GradOperator):
     """a += alpha * b;  dL/da = dL/d(out), dL/db = alpha * dL/d(out)."""
 
@@ -56,6 +64,10 @@ class MulInplaceOperator(GradOperator):
             self.a = a.clone()
         return a.mul_(b)
 
+    def rebuild_saved(self):
+        """Under create_graph: the copy of a before the change, connected to where a came from."""
+        self.a = operand_before_change(self)
+
     def pass_grad(self, grad_output):
         need_a, need_b = self.needs_input_grad
         return (
@@ -74,6 +86,10 @@ class DivInplaceOperator(GradOperator):
         if keep_a:
             self.a = a.clone()
         return a.div_(b)
+
+    def rebuild_saved(self):
+        """Under create_graph: the copy of a before the change, connected to where a came from."""
+        self.a = operand_before_change(self)
 
     def pass_grad(self, grad_output):
         need_a, need_b = self.needs_input_grad
@@ -115,7 +131,9 @@ class ReLUInplaceOperator(GradOperator):
         return self.output
 
     def pass_grad(self, grad_output):
-        return (self.output.sign().mul_(grad_output),)
+        if type(grad_output) is torch.Tensor:
+            return (self.output.sign().mul_(grad_output),)
+        return (self.output.sign() * grad_output,)  # recorded (create_graph)
 
 
 class OverwriteOperator(GradOperator):

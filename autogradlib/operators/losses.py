@@ -16,9 +16,11 @@ LOG_FLOOR = -100.0
 BCE_EPSILON = 1e-12
 
 
-def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+def log_sigmoid(x):
     """log(1 / (1 + exp(-x))) = -log(1 + exp(-x)), without overflow for large |x|."""
-    return -torch.logaddexp(torch.zeros((), dtype=x.dtype, device=x.device), -x)
+    if isinstance(x, torch.Tensor):
+        return -torch.logaddexp(torch.zeros((), dtype=x.dtype, device=x.device), -x)
+    return -((-x).relu() + (-x.abs()).exp().log1p())  # a Variable, under create_graph
 
 
 def class_view(weight: torch.Tensor, dims: int) -> torch.Tensor:
@@ -31,6 +33,7 @@ class BCELossOperator(GradOperator):
     dL/dy = -w logit(x) g (each log clamped at -100, the denominator at 1e-12, as torch's)."""
 
     label = "BCELoss"
+    constants = ("weight",)
 
     def forward(self, x, target, weight=None, reduction="mean"):
         self.x, self.target, self.weight, self.reduction = x, target, weight, reduction
@@ -49,8 +52,11 @@ class BCELossOperator(GradOperator):
         x = self.x
         grad_x = None
         if need_x:
-            grad_x = (x - self.target) / ((1 - x) * x).clamp_min(BCE_EPSILON) * scale
-        grad_target = -torch.logit(x) * scale if need_target else None
+            grad_x = (x - self.target) / ((1 - x) * x).clamp(min=BCE_EPSILON) * scale
+        grad_target = None
+        if need_target:
+            logit = torch.logit(x) if isinstance(x, torch.Tensor) else (x / (1 - x)).log()
+            grad_target = -logit * scale
         return grad_x, grad_target
 
 
@@ -60,6 +66,7 @@ class BCEWithLogitsLossOperator(GradOperator):
     (p = pos_weight, 1 without it)."""
 
     label = "BCEWithLogitsLoss"
+    constants = ("weight", "pos_weight")
 
     def forward(self, x, target, weight=None, pos_weight=None, reduction="mean"):
         self.x, self.target, self.reduction = x, target, reduction
@@ -73,6 +80,10 @@ class BCEWithLogitsLossOperator(GradOperator):
         if weight is not None:
             losses = losses * weight
         return reduce_loss(losses, reduction)
+
+    def rebuild_saved(self):
+        """Under create_graph: log sigmoid(x) again from x."""
+        self.log_sigmoid = log_sigmoid(self.x)
 
     def pass_grad(self, grad_output):
         need_x, need_target = self.needs_input_grad[:2]
@@ -101,8 +112,13 @@ class L1LossOperator(GradOperator):
     label = "L1Loss"
 
     def forward(self, x, target, reduction="mean"):
+        self.x, self.target = x, target  # what create_graph rebuilds the difference from
         self.difference, self.reduction = x - target, reduction
         return reduce_loss(self.difference.abs(), reduction)
+
+    def rebuild_saved(self):
+        """Under create_graph: x - y again from the operands."""
+        self.difference = self.x - self.target
 
     def pass_grad(self, grad_output):
         need_x, need_target = self.needs_input_grad
@@ -118,12 +134,17 @@ class SmoothL1LossOperator(GradOperator):
     label = "SmoothL1Loss"
 
     def forward(self, x, target, beta=1.0, reduction="mean"):
+        self.x, self.target = x, target  # what create_graph rebuilds the difference from
         self.difference, self.beta, self.reduction = x - target, beta, reduction
         distance = self.difference.abs()
         if beta == 0:
             return reduce_loss(distance, reduction)
         losses = torch.where(distance < beta, 0.5 * distance.square() / beta, distance - 0.5 * beta)
         return reduce_loss(losses, reduction)
+
+    def rebuild_saved(self):
+        """Under create_graph: x - y again from the operands."""
+        self.difference = self.x - self.target
 
     def pass_grad(self, grad_output):
         need_x, need_target = self.needs_input_grad
@@ -143,12 +164,17 @@ class HuberLossOperator(GradOperator):
     label = "HuberLoss"
 
     def forward(self, x, target, delta=1.0, reduction="mean"):
+        self.x, self.target = x, target  # what create_graph rebuilds the difference from
         self.difference, self.delta, self.reduction = x - target, delta, reduction
         distance = self.difference.abs()
         losses = torch.where(
             distance < delta, 0.5 * distance.square(), delta * (distance - 0.5 * delta)
         )
         return reduce_loss(losses, reduction)
+
+    def rebuild_saved(self):
+        """Under create_graph: x - y again from the operands."""
+        self.difference = self.x - self.target
 
     def pass_grad(self, grad_output):
         need_x, need_target = self.needs_input_grad
@@ -207,6 +233,10 @@ class NLLLossOperator(GradOperator):
         scale = grad_output / targets.total if self.reduction == "mean" else grad_output
         values = targets.weighted(-scale).expand(targets.index.shape[:1] + targets.index.shape[2:])
         values = values.unsqueeze(1).to(self.dtype)
+        if not isinstance(values, torch.Tensor):
+            # Under create_graph: -w[y] g at class y, a constant one-hot pattern times g.
+            picked = torch.zeros(self.shape, dtype=self.dtype, device=values.device)
+            return picked.scatter_(1, targets.index, 1.0) * values, None
         grad_x = torch.zeros(self.shape, dtype=self.dtype, device=values.device)
         return grad_x.scatter_(1, targets.index, values), None
 
@@ -221,7 +251,8 @@ class CrossEntropyLossOperator(GradOperator):
     """
 
     label = "CrossEntropyLoss"
-    constants = ("weight", "q")  # q is rebuilt from the target when the target is an operand
+    # q is rebuilt from the target when the target is an operand; total counts class weights.
+    constants = ("weight", "q", "total")
 
     def forward(
         self, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"

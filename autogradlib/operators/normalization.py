@@ -1,6 +1,8 @@
 """Normalisation: batch norm (over the batch, per channel) and layer norm (over the last dims),
 each one fused operator with a hand-written backward."""
 
+import torch
+
 from autogradlib.grad_operator import GradOperator
 
 
@@ -15,6 +17,9 @@ class BatchNormOperator(GradOperator):
     """
 
     label = "BatchNorm"
+    # Rebuilt by rebuild_saved where x needs a gradient; else constants (in eval, the running
+    # statistics and invstd always are).
+    constants = ("centered", "invstd", "scale", "mean")
 
     def forward(
         self,
@@ -44,9 +49,28 @@ class BatchNormOperator(GradOperator):
         invstd = (var + eps).rsqrt()
         scale = invstd if weight is None else invstd * weight
         self.centered, self.invstd, self.scale, self.training = centered, invstd, scale, training
+        # What create_graph rebuilds the rest from: x is centered + mean (not kept itself, which
+        # would cost an activation's memory), a running mean is copied (training changes it).
+        self.mean = mean if training else mean.clone()
+        self.weight, self.eps = weight, eps
         output = centered * scale.view(stat_shape)
         # In place, and not one addcmul: with two broadcast operands that is many times slower.
         return output if bias is None else output.add_(bias.view(stat_shape))
+
+    def rebuild_saved(self):
+        """Under create_graph: x - mean, 1 / sqrt(var + eps) and the scale again from x (the
+        batch's statistics) or the running statistics (constants), and the weight."""
+        stat_shape = (self.centered.shape[1],) + (1,) * (self.centered.dim() - 2)
+        x = self.recorded_operand(0, self.centered + self.mean.view(stat_shape))
+        if x is not None and self.training:
+            count = x.numel() // x.shape[1]
+            self.mean = channel_sum(x) / count
+            self.centered = x - self.mean.view(stat_shape)
+            var = channel_sum(self.centered * self.centered) / count
+            self.invstd = (var + self.eps).rsqrt()
+        elif x is not None:
+            self.centered = x - self.mean.view(stat_shape)
+        self.scale = self.invstd if self.weight is None else self.invstd * self.weight
 
     def pass_grad(self, grad_output):
         needs = self.needs_input_grad
@@ -62,8 +86,12 @@ class BatchNormOperator(GradOperator):
                 # w invstd (g - mean(g) - x^ mean(g x^)), as g a + (x - mean) b + c per channel.
                 count = grad_output.numel() // grad_output.shape[1]
                 b = scale * invstd * sum_grad_normalised / -count
-                grad_x.add_((scale * sum_grad / -count).view(stat_shape))
-                grad_x.addcmul_(centered, b.view(stat_shape))
+                shift = (scale * sum_grad / -count).view(stat_shape)
+                if isinstance(grad_x, torch.Tensor):
+                    grad_x.add_(shift)
+                    grad_x.addcmul_(centered, b.view(stat_shape))
+                else:  # recorded (create_graph)
+                    grad_x = grad_x + shift + centered * b.view(stat_shape)
         if len(needs) == 1:
             return (grad_x,)
         grad_weight = sum_grad_normalised if needs[1] else None
@@ -74,7 +102,7 @@ class BatchNormOperator(GradOperator):
 
 def channel_sum(t):
     """Sum over every dim but 1 (the channels)."""
-    if t.dim() > 2 and t.is_contiguous():
+    if t.dim() > 2 and isinstance(t, torch.Tensor) and t.is_contiguous():
         # Over the batch first, as rows of N x (C L), then over L: up to twice as fast on the CPU
         # as one reduction over dims (0, 2, ...) when L is small.
         rows = t.reshape(t.shape[0], -1).sum(0)
@@ -88,17 +116,30 @@ class LayerNormOperator(GradOperator):
     dL/dw = g x^, dL/db = g (summed back over the leading dims by the engine)."""
 
     label = "LayerNorm"
+    constants = ("mean", "invstd", "normalised")  # rebuilt where x needs a gradient
 
     def forward(self, x, weight=None, bias=None, dims=1, eps=1e-5):
         self.dims = tuple(range(x.dim() - dims, x.dim()))
-        # Two passes, as in BatchNormOperator: faster than torch.var_mean on the CPU.
-        centered = x - x.mean(self.dims, keepdim=True)
-        var = (centered * centered).mean(self.dims, keepdim=True)
-        self.invstd = (var + eps).rsqrt()
-        self.normalised = centered * self.invstd
-        self.weight = weight
+        self.eps, self.weight = eps, weight
+        self.normalise(x)
         output = self.normalised if weight is None else self.normalised * weight
         return output if bias is None else output + bias
+
+    def normalise(self, x):
+        """Keep the mean, 1 / sqrt(var + eps) and x^ = (x - mean) / sqrt(var + eps) on self."""
+        # Two passes, as in BatchNormOperator: faster than torch.var_mean on the CPU.
+        self.mean = x.mean(self.dims, keepdim=True)
+        centered = x - self.mean
+        var = (centered * centered).mean(self.dims, keepdim=True)
+        self.invstd = (var + self.eps).rsqrt()
+        self.normalised = centered * self.invstd
+
+    def rebuild_saved(self):
+        """Under create_graph: the statistics and x^ again from x = x^ / invstd + mean (x itself
+        is not kept: it would cost an activation's memory)."""
+        x = self.recorded_operand(0, self.normalised / self.invstd + self.mean)
+        if x is not None:
+            self.normalise(x)
 
     def pass_grad(self, grad_output):
         needs = self.needs_input_grad

@@ -6,6 +6,8 @@ import torch
 
 from autogradlib.errors import ShapeError
 from autogradlib.grad_operator import GradOperator
+from autogradlib.operators.pointwise import where
+from autogradlib.operators.shape import GatherBackwardOperator
 
 
 class MaxPool2dOperator(GradOperator):
@@ -30,6 +32,14 @@ class MaxPool2dOperator(GradOperator):
         shape = self.input_shape
         plane = shape[-2] * shape[-1]
         indices, grads = self.indices.flatten(-2), grad_output.flatten(-2)
+        if not isinstance(grad_output, torch.Tensor):  # recorded (create_graph)
+            if self.may_miss:
+                inside = (indices >= 0) & (indices < plane)
+                indices, grads = indices.where(inside, 0), where(inside, grads, 0.0)
+            grad_x = GatherBackwardOperator.apply(
+                grads, shape=(*shape[:-2], plane), dim=-1, index=indices
+            )
+            return (grad_x.view(shape),)
         if self.may_miss:
             inside = (indices >= 0) & (indices < plane)
             indices, grads = indices.where(inside, 0), grads.where(inside, 0)
@@ -51,30 +61,61 @@ class AvgPool2dOperator(GradOperator):
             x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         )
         self.input_shape = x.shape
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        self.options = {
+            "kernel_size": kernel_size, "stride": stride, "padding": padding,
+            "ceil_mode": ceil_mode, "count_include_pad": count_include_pad,
+            "divisor_override": divisor_override,
+        }  # fmt: skip
         return output
 
     def pass_grad(self, grad_output):
-        shape = self.input_shape
-        divisors = window_divisors(
-            shape[-2:], grad_output.shape[-2:], self.kernel_size, self.stride, self.padding,
-            self.count_include_pad, self.divisor_override, grad_output,
-        )  # fmt: skip
-        scaled = grad_output / divisors
-        (kernel_h, kernel_w), (stride_h, stride_w) = self.kernel_size, self.stride
-        out_h, out_w = grad_output.shape[-2:]
-        # A canvas of the padded input (and of windows that ceil_mode lets end past it): each
-        # kernel offset adds the scaled gradient to the positions it read, a strided slice.
-        height = max(shape[-2] + 2 * self.padding[0], (out_h - 1) * stride_h + kernel_h)
-        width = max(shape[-1] + 2 * self.padding[1], (out_w - 1) * stride_w + kernel_w)
-        canvas = grad_output.new_zeros((*grad_output.shape[:-2], height, width))
-        for i in range(kernel_h):
-            rows = slice(i, i + (out_h - 1) * stride_h + 1, stride_h)
-            for j in range(kernel_w):
-                canvas[..., rows, j : j + (out_w - 1) * stride_w + 1 : stride_w] += scaled
-        top, left = self.padding
-        return (canvas[..., top : top + shape[-2], left : left + shape[-1]],)
+        if isinstance(grad_output, torch.Tensor):
+            return (avg_pool_backward(grad_output, self.input_shape, **self.options),)
+        grad_x = AvgPool2dBackwardOperator.apply(
+            grad_output, input_shape=self.input_shape, options=self.options
+        )
+        return (grad_x,)
+
+
+class AvgPool2dBackwardOperator(GradOperator):
+    """dL/dx of average pooling for g (recorded under create_graph);  a linear map whose
+    transpose is the pooling itself: dL/dg = avg_pool2d(dL/d(out))."""
+
+    label = "AvgPool2dBackward"
+
+    def forward(self, grad_output, *, input_shape, options):
+        self.options = options
+        return avg_pool_backward(grad_output, input_shape, **options)
+
+    def pass_grad(self, grad_output):
+        if isinstance(grad_output, torch.Tensor):
+            return (torch.ops.aten.avg_pool2d.default(grad_output, *self.options.values()),)
+        return (AvgPool2dOperator.apply(grad_output, **self.options),)
+
+
+def avg_pool_backward(
+    grad_output, shape, *, kernel_size, stride, padding, ceil_mode, count_include_pad,
+    divisor_override,
+):  # fmt: skip
+    """Sum over the windows that hold each input position of g / divisor."""
+    divisors = window_divisors(
+        shape[-2:], grad_output.shape[-2:], kernel_size, stride, padding,
+        count_include_pad, divisor_override, grad_output,
+    )  # fmt: skip
+    scaled = grad_output / divisors
+    (kernel_h, kernel_w), (stride_h, stride_w) = kernel_size, stride
+    out_h, out_w = grad_output.shape[-2:]
+    # A canvas of the padded input (and of windows that ceil_mode lets end past it): each
+    # kernel offset adds the scaled gradient to the positions it read, a strided slice.
+    height = max(shape[-2] + 2 * padding[0], (out_h - 1) * stride_h + kernel_h)
+    width = max(shape[-1] + 2 * padding[1], (out_w - 1) * stride_w + kernel_w)
+    canvas = grad_output.new_zeros((*grad_output.shape[:-2], height, width))
+    for i in range(kernel_h):
+        rows = slice(i, i + (out_h - 1) * stride_h + 1, stride_h)
+        for j in range(kernel_w):
+            canvas[..., rows, j : j + (out_w - 1) * stride_w + 1 : stride_w] += scaled
+    top, left = padding
+    return canvas[..., top : top + shape[-2], left : left + shape[-1]]
 
 
 def window_divisors(
@@ -109,6 +150,7 @@ class AdaptiveAvgPool2dOperator(GradOperator):
     dL/dx = A_h^T g A_w."""
 
     label = "AdaptiveAvgPool2d"
+    constants = ("rows", "columns")  # the averaging matrices: they depend on sizes alone
 
     def forward(self, x, *, output_size):
         self.input_shape = x.shape

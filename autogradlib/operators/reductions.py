@@ -3,7 +3,7 @@
 import torch
 
 from autogradlib.grad_operator import GradOperator
-from autogradlib.operators.pointwise import data
+from autogradlib.operators.pointwise import data, where
 
 
 def reduced_dims(dim, ndim: int) -> list:
@@ -176,7 +176,12 @@ class CumsumOperator(GradOperator):
 
     def pass_grad(self, grad_output):
         dim = self.dim
-        return (grad_output.flip(dim).cumsum(dim).flip(dim),)
+        if isinstance(grad_output, torch.Tensor):
+            return (grad_output.flip(dim).cumsum(dim).flip(dim),)
+        # Recorded (create_graph): flipped by indexing with the positions in reverse.
+        reverse = (slice(None),) * (dim % grad_output.dim())
+        reverse += (torch.arange(grad_output.shape[dim] - 1, -1, -1),)
+        return (grad_output[reverse].cumsum(dim)[reverse],)
 
 
 class ProdOperator(GradOperator):
@@ -192,6 +197,8 @@ class ProdOperator(GradOperator):
         axis = 0 if dim is None else dim % max(a.dim(), 1)
         if dim is not None and not self.keepdim and a.dim():
             grad_output = grad_output.unsqueeze(axis)
+        if not isinstance(grad_output, torch.Tensor) and values.dim():
+            return ((grad_output * products_of_the_others(values, axis)).reshape(a.shape),)
         # The products of the elements before and after each one: exact where a has zeros,
         # where out / a_i would be 0/0.
         ones = values.narrow(axis, 0, 1).clone().fill_(1) if values.numel() else values
@@ -200,3 +207,13 @@ class ProdOperator(GradOperator):
         after = torch.cat([values.narrow(axis, 1, size - 1), ones], axis)
         after = after.flip(axis).cumprod(axis).flip(axis)
         return ((grad_output * before * after).reshape(a.shape),)
+
+
+def products_of_the_others(values, axis: int):
+    """prod_(j != i) a_j along axis for each a_i, as one recorded product over a copy of the
+    values per position with a 1 in its own place (create_graph; exact where a has zeros)."""
+    size = values.shape[axis]
+    moved = values.transpose(axis, -1)
+    rows = moved.unsqueeze(-2).expand(*moved.shape[:-1], size, size)
+    own_place = torch.eye(size, dtype=torch.bool, device=values.device)
+    return where(own_place, 1.0, rows).prod(-1).transpose(axis, -1)

@@ -233,5 +233,27 @@ class GatherOperator(GradOperator):
         return a.gather(dim, index)
 
     def pass_grad(self, grad_output):
-        grad = grad_output.new_zeros(self.shape)
-        return (grad.scatter_add(self.dim, self.index, grad_output),)
+        if isinstance(grad_output, torch.Tensor):
+            grad = grad_output.new_zeros(self.shape)
+            return (grad.scatter_add(self.dim, self.index, grad_output),)
+        return (
+            GatherBackwardOperator.apply(
+                grad_output, shape=self.shape, dim=self.dim, index=self.index
+            ),
+        )
+
+
+class GatherBackwardOperator(GradOperator):
+    """Zeros of `shape` with g added at the positions a.gather(dim, index) read (gather's and
+    max pooling's backward, recorded under create_graph);  dL/dg = dL/d(out).gather(dim, index)."""
+
+    label = "GatherBackward"
+
+    def forward(self, grad_output, shape, dim, index):
+        self.dim, self.index = dim, index
+        return grad_output.new_zeros(shape).scatter_add_(dim, index, grad_output)
+
+    def pass_grad(self, grad_output):
+        if isinstance(grad_output, torch.Tensor):
+            return (grad_output.gather(self.dim, self.index),)
+        return (GatherOperator.apply(grad_output, dim=self.dim, index=self.index),)
