@@ -1,6 +1,7 @@
 """Normalisation: batch norm (over the batch, per channel) and layer norm (over the last dims),
 each one fused operator with a hand-written backward."""
 
+from autogradlib.grad_mode import is_grad_enabled
 from autogradlib.grad_operator import GradOperator
 
 
@@ -43,8 +44,14 @@ class BatchNormOperator(GradOperator):
             centered = x - mean.view(stat_shape)
         invstd = (var + eps).rsqrt()
         scale = invstd if weight is None else invstd * weight
-        self.centered, self.invstd, self.scale, self.training = centered, invstd, scale, training
-        output = centered * scale.view(stat_shape)
+        if is_grad_enabled():
+            self.centered, self.invstd, self.scale = centered, invstd, scale
+            self.training = training
+            output = centered * scale.view(stat_shape)
+        else:
+            # Nothing will be recorded, so nothing is saved and the output is written over
+            # x - mean: one new tensor the size of x rather than two (an eval pass's peak).
+            output = centered.mul_(scale.view(stat_shape))
         # In place, and not one addcmul: with two broadcast operands that is many times slower.
         return output if bias is None else output.add_(bias.view(stat_shape))
 
