@@ -9,8 +9,10 @@ import weakref
 from collections.abc import Callable
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
-from autogradlib import GradOperator, Variable, data, experiment, nn, optim
+from autogradlib import GradOperator, Variable, data, experiment, nn, no_grad, optim, tasks
 
 PYTHON_DEFAULT_RECURSION_LIMIT = 1000
 
@@ -54,6 +56,62 @@ def graph_operators(root: Variable) -> list[GradOperator]:
         found[id(operator)] = operator
         pending.extend(source for source in operator.sources() if isinstance(source, GradOperator))
     return list(found.values())
+
+
+class PeakLiveBytes(TorchDispatchMode):
+    """The most bytes that tensors made by aten operators inside held at once (a storage counted
+    once, however many tensors view it; freed when the last of them is)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holders: dict[int, set] = {}  # storage address -> ids of the tensors that hold it
+        self.sizes: dict[int, int] = {}
+        self.live = self.peak = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        output = func(*args, **(kwargs or {}))
+        for tensor in tree_leaves(output):
+            if isinstance(tensor, torch.Tensor):
+                self.track(tensor)
+        self.peak = max(self.peak, self.live)
+        return output
+
+    def track(self, tensor: torch.Tensor) -> None:
+        address = tensor.untyped_storage().data_ptr()
+        if address not in self.holders:
+            self.holders[address] = set()
+            self.sizes[address] = tensor.untyped_storage().nbytes()
+            self.live += self.sizes[address]
+        if id(tensor) not in self.holders[address]:
+            self.holders[address].add(id(tensor))
+            weakref.finalize(tensor, self.release, address, id(tensor))
+
+    def release(self, address: int, tensor_id: int) -> None:
+        holders = self.holders[address]
+        holders.discard(tensor_id)
+        if not holders:
+            del self.holders[address]
+            self.live -= self.sizes.pop(address)
+
+
+def test_an_eval_forward_under_no_grad_peaks_no_higher_than_torch_nn():
+    # The digits benchmark's final loss: one eval-mode pass over a large batch. Its peak was a
+    # batch norm holding its input, x - mean and the output at once; torch.nn holds two.
+    ours = tasks.seeded_lenet(0, nn)
+    theirs = tasks.lenet(torch.nn)
+    theirs.load_state_dict(ours.state_dict())
+    ours.eval()
+    theirs.eval()
+    images = torch.randn(300, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    with no_grad(), PeakLiveBytes() as ours_peak:
+        ours(images)
+    with torch.no_grad(), PeakLiveBytes() as theirs_peak:
+        theirs(images)
+    per_channel_tensors = 1024  # the statistics' few small tensors
+    assert ours_peak.peak <= theirs_peak.peak + per_channel_tensors, (
+        ours_peak.peak,
+        theirs_peak.peak,
+    )
 
 
 def test_10000_steps_keep_python_memory_and_live_operators_flat():

@@ -3,6 +3,7 @@ each one fused operator with a hand-written backward."""
 
 import torch
 
+from autogradlib.grad_mode import is_grad_enabled
 from autogradlib.grad_operator import GradOperator
 
 
@@ -48,12 +49,19 @@ class BatchNormOperator(GradOperator):
             centered = x - mean.view(stat_shape)
         invstd = (var + eps).rsqrt()
         scale = invstd if weight is None else invstd * weight
-        self.centered, self.invstd, self.scale, self.training = centered, invstd, scale, training
-        # What create_graph rebuilds the rest from: x is centered + mean (not kept itself, which
-        # would cost an activation's memory), a running mean is copied (training changes it).
-        self.mean = mean if training else mean.clone()
-        self.weight, self.eps = weight, eps
-        output = centered * scale.view(stat_shape)
+        if is_grad_enabled():
+            self.centered, self.invstd, self.scale = centered, invstd, scale
+            self.training = training
+            # What create_graph rebuilds the rest from: x is centered + mean (not kept itself,
+            # which would cost an activation's memory), a running mean is copied (training
+            # changes it).
+            self.mean = mean if training else mean.clone()
+            self.weight, self.eps = weight, eps
+            output = centered * scale.view(stat_shape)
+        else:
+            # Nothing will be recorded, so nothing is saved and the output is written over
+            # x - mean: one new tensor the size of x rather than two (an eval pass's peak).
+            output = centered.mul_(scale.view(stat_shape))
         # In place, and not one addcmul: with two broadcast operands that is many times slower.
         return output if bias is None else output.add_(bias.view(stat_shape))
 
