@@ -191,6 +191,13 @@ def pair(value, what: str, name) -> tuple:
     return values
 
 
+def window_stride(stride, kernel_size: tuple, name) -> tuple:
+    """The stride as two ints; None (or empty), as in torch, means the kernel size."""
+    if stride is None or stride == () or stride == []:
+        return kernel_size
+    return pair(stride, "stride", name)
+
+
 def check_pooling_input(name, input, kernel_size, padding, dilation=(1, 1)) -> None:
     """A 3-D (C, H, W) or 4-D (N, C, H, W) input whose padded planes hold one window at least."""
     shape = input.shape
@@ -221,11 +228,7 @@ def window_error(name, shape, kernel_size, padding, dilation) -> Exception:
 def max_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     """Check the arguments, then apply MaxPool2dOperator; stride None (or empty) = kernel_size."""
     kernel_size = pair(kernel_size, "kernel_size", name)
-    stride = (
-        kernel_size
-        if stride is None or stride == () or stride == []
-        else pair(stride, "stride", name)
-    )
+    stride = window_stride(stride, kernel_size, name)
     padding = pair(padding, "padding", name)
     dilation = pair(dilation, "dilation", name)
     check_pooling_input(name, input, kernel_size, padding, dilation)
@@ -240,11 +243,7 @@ def avg_pool(
 ):
     """Check the arguments, then apply AvgPool2dOperator; stride None (or empty) = kernel_size."""
     kernel_size = pair(kernel_size, "kernel_size", name)
-    stride = (
-        kernel_size
-        if stride is None or stride == () or stride == []
-        else pair(stride, "stride", name)
-    )
+    stride = window_stride(stride, kernel_size, name)
     padding = pair(padding, "padding", name)
     check_pooling_input(name, input, kernel_size, padding)
     if divisor_override is not None and divisor_override == 0:
