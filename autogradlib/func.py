@@ -151,6 +151,27 @@ def _creates_graph(args) -> bool:
     )
 
 
+class _Call:
+    """f called, inside a transform, on args whose argnums are entered as leaf Variables: its
+    output and aux, the entered leaves (flat, and how to rebuild each argument from them), and
+    whether results leave as tensors and gradients are recorded."""
+
+    def __init__(self, f, args, argnums, kwargs, has_aux, outer=None) -> None:
+        outer = args if outer is None else outer  # what decides unwrap and create_graph
+        self.unwrap, self.create_graph = _unwrap_results(outer), _creates_graph(outer)
+        args, self.entered = _prepare(args, argnums)
+        result = f(*args, **kwargs)
+        self.output, self.aux = result if has_aux else (result, None)
+        self.flat = [leaf for leaves, _ in self.entered for leaf in leaves]
+
+    def rebuild(self, values) -> list:
+        """One value per flat leaf, regrouped as the entered arguments were."""
+        values = iter(values)
+        return [
+            tree_unflatten([next(values) for _ in leaves], spec) for leaves, spec in self.entered
+        ]
+
+
 # --- The transforms ----------------------------------------------------------------------------
 
 
@@ -160,23 +181,17 @@ def grad_and_value(f, argnums=0, has_aux: bool = False):
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         with _transform():
-            unwrap, create_graph = _unwrap_results(args), _creates_graph(args)
-            args, entered = _prepare(args, argnums)
-            result = f(*args, **kwargs)
-            output, aux = result if has_aux else (result, None)
+            call = _Call(f, args, argnums, kwargs, has_aux)
+            output = call.output
             if not isinstance(output, Variable) or output.numel() != 1:
                 raise ShapeError(
                     "func.grad: f must return one Variable with one element, got "
                     f"{type(output).__name__} of shape {tuple(getattr(output, 'shape', ()))}"
                 )
-            flat = [leaf for leaves, _ in entered for leaf in leaves]
-            grads = iter(_gradients([output], flat, [None], create_graph))
-            trees = [
-                tree_unflatten([next(grads) for _ in leaves], spec) for leaves, spec in entered
-            ]
+            trees = call.rebuild(_gradients([output], call.flat, [None], call.create_graph))
             gradient = trees[0] if isinstance(argnums, int) else tuple(trees)
-            value = (output, aux) if has_aux else output
-            return _exit(gradient, unwrap), _exit(value, unwrap)
+            value = (output, call.aux) if has_aux else output
+            return _exit(gradient, call.unwrap), _exit(value, call.unwrap)
 
     return wrapper
 
@@ -197,47 +212,36 @@ def grad(f, argnums=0, has_aux: bool = False):
 def vjp(f, *primals, has_aux: bool = False):
     """(f(*primals), vjp_fn): vjp_fn(cotangents) gives one cotangent^T J per primal, a tuple."""
     with _transform():
-        unwrap, create_graph = _unwrap_results(primals), _creates_graph(primals)
-        args, entered = _prepare(primals, tuple(range(len(primals))))
-        result = f(*args)
-        output, aux = result if has_aux else (result, None)
-    outputs, output_spec = tree_flatten(output)
-    flat = [leaf for leaves, _ in entered for leaf in leaves]
+        call = _Call(f, primals, tuple(range(len(primals))), {}, has_aux)
+    outputs, output_spec = tree_flatten(call.output)
 
     def vjp_fn(cotangents):
         with _transform():
             cotangent_leaves, _ = tree_flatten(cotangents)
-            records = create_graph or _creates_graph(cotangents)
-            grads = iter(_gradients(outputs, flat, cotangent_leaves, records))
-            trees = [
-                tree_unflatten([next(grads) for _ in leaves], spec) for leaves, spec in entered
-            ]
-            return _exit(tuple(trees), unwrap and not records)
+            records = call.create_graph or _creates_graph(cotangents)
+            trees = call.rebuild(_gradients(outputs, call.flat, cotangent_leaves, records))
+            return _exit(tuple(trees), call.unwrap and not records)
 
-    value = _exit(tree_unflatten(outputs, output_spec), unwrap)
+    value = _exit(tree_unflatten(outputs, output_spec), call.unwrap)
     if has_aux:
-        return value, vjp_fn, _exit(aux, unwrap)
+        return value, vjp_fn, _exit(call.aux, call.unwrap)
     return value, vjp_fn
 
 
 def jvp(f, primals: tuple, tangents: tuple, has_aux: bool = False):
     """(f(*primals), J tangents), by the double-vjp trick: J t = d/du <J^T u, t>."""
     with _transform():
-        unwrap = _unwrap_results((primals, tangents))
-        create_graph = _creates_graph((primals, tangents))
-        args, entered = _prepare(tuple(primals), tuple(range(len(primals))))
-        result = f(*args)
-        output, aux = result if has_aux else (result, None)
-        outputs, output_spec = tree_flatten(output)
-        flat = [leaf for leaves, _ in entered for leaf in leaves]
+        primals = tuple(primals)
+        call = _Call(f, primals, tuple(range(len(primals))), {}, has_aux, (primals, tangents))
+        outputs, output_spec = tree_flatten(call.output)
         dummies = [Variable(torch.zeros_like(getattr(o, "tensor", o))) for o in outputs]
-        transposed = _gradients(outputs, flat, dummies, create_graph=True)
+        transposed = _gradients(outputs, call.flat, dummies, create_graph=True)
         tangent_leaves = [leaf for tangent in tangents for leaf in tree_flatten(tangent)[0]]
-        products = _gradients(transposed, dummies, tangent_leaves, create_graph)
+        products = _gradients(transposed, dummies, tangent_leaves, call.create_graph)
         out = (tree_unflatten(outputs, output_spec), tree_unflatten(products, output_spec))
         if has_aux:
-            out = (*out, aux)
-        return _exit(out, unwrap)
+            out = (*out, call.aux)
+        return _exit(out, call.unwrap)
 
 
 def jacrev(f, argnums=0, has_aux: bool = False):
@@ -247,27 +251,21 @@ def jacrev(f, argnums=0, has_aux: bool = False):
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         with _transform():
-            unwrap, create_graph = _unwrap_results(args), _creates_graph(args)
-            args, entered = _prepare(args, argnums)
-            result = f(*args, **kwargs)
-            output, aux = result if has_aux else (result, None)
-            flat = [leaf for leaves, _ in entered for leaf in leaves]
+            call = _Call(f, args, argnums, kwargs, has_aux)
+            output, flat = call.output, call.flat
             rows = [[] for _ in flat]
             for position in range(output.numel()):
                 selector = torch.zeros(output.numel(), dtype=output.dtype, device=output.device)
                 selector[position] = 1
-                grads = _gradients([output], flat, [selector.reshape(output.shape)], create_graph)
+                selector = selector.reshape(output.shape)
+                grads = _gradients([output], flat, [selector], call.create_graph)
                 for row, gradient in zip(rows, grads, strict=True):
                     row.append(gradient)
-            jacobians = iter(
+            trees = call.rebuild(
                 _assemble(row, output.shape, leaf.shape, rows_first=True)
                 for row, leaf in zip(rows, flat, strict=True)
             )
-            trees = [
-                tree_unflatten([next(jacobians) for _ in leaves], spec) for leaves, spec in entered
-            ]
-            jacobian = trees[0] if isinstance(argnums, int) else tuple(trees)
-            return _exit((jacobian, aux) if has_aux else jacobian, unwrap)
+            return _jacobian_result(trees, argnums, call, has_aux)
 
     return wrapper
 
@@ -279,32 +277,30 @@ def jacfwd(f, argnums=0, has_aux: bool = False):
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         with _transform():
-            unwrap, create_graph = _unwrap_results(args), _creates_graph(args)
-            args, entered = _prepare(args, argnums)
-            result = f(*args, **kwargs)
-            output, aux = result if has_aux else (result, None)
-            flat = [leaf for leaves, _ in entered for leaf in leaves]
+            call = _Call(f, args, argnums, kwargs, has_aux)
+            output = call.output
             dummy = Variable(torch.zeros_like(output.tensor))
-            transposed = _gradients([output], flat, [dummy], create_graph=True)
+            transposed = _gradients([output], call.flat, [dummy], create_graph=True)
             jacobians = []
-            for leaf, vjp_of_leaf in zip(flat, transposed, strict=True):
+            for leaf, vjp_of_leaf in zip(call.flat, transposed, strict=True):
                 columns = []
                 for position in range(leaf.numel()):
                     tangent = torch.zeros(leaf.numel(), dtype=leaf.dtype, device=leaf.device)
                     tangent[position] = 1
                     (column,) = _gradients(
-                        [vjp_of_leaf], [dummy], [tangent.reshape(leaf.shape)], create_graph
+                        [vjp_of_leaf], [dummy], [tangent.reshape(leaf.shape)], call.create_graph
                     )
                     columns.append(column)
                 jacobians.append(_assemble(columns, output.shape, leaf.shape, rows_first=False))
-            jacobians = iter(jacobians)
-            trees = [
-                tree_unflatten([next(jacobians) for _ in leaves], spec) for leaves, spec in entered
-            ]
-            jacobian = trees[0] if isinstance(argnums, int) else tuple(trees)
-            return _exit((jacobian, aux) if has_aux else jacobian, unwrap)
+            return _jacobian_result(call.rebuild(jacobians), argnums, call, has_aux)
 
     return wrapper
+
+
+def _jacobian_result(trees: list, argnums, call: _Call, has_aux: bool):
+    """jacrev's and jacfwd's result: one Jacobian (tree) per argnum, then f's aux if asked."""
+    jacobian = trees[0] if isinstance(argnums, int) else tuple(trees)
+    return _exit((jacobian, call.aux) if has_aux else jacobian, call.unwrap)
 
 
 def _assemble(pieces: list, output_shape, input_shape, rows_first: bool):
