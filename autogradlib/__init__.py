@@ -1,6 +1,6 @@
 """Autogradlib: a small define-by-run deep-learning framework with its own autograd."""
 
-# nn and optim are attributes of the package, as torch.nn and torch.optim are of torch.
+# nn and optim are attributes of the package, as nn and optim are of torch.
 from autogradlib import nn, optim
 from autogradlib.anomaly import detect_anomaly
 from autogradlib.checkpoint import load, save

@@ -53,8 +53,9 @@ def grad(
     create_graph: bool = False,
     allow_unused: bool = False,
 ) -> tuple:
-    """d(outputs)/d(input) for each input (times `grad_outputs`), as torch.autograd.grad: nothing
-    is accumulated into .grad; each result is a torch.Tensor, or a Variable with create_graph."""
+    """d(outputs)/d(input) for each input (times `grad_outputs`), as PyTorch's autograd.grad:
+    nothing is accumulated into .grad; each result is a torch.Tensor, or a Variable with
+    create_graph."""
     if retain_graph is None:
         retain_graph = create_graph
     outputs = as_variable_list(outputs, "grad: outputs")

@@ -1,5 +1,6 @@
-"""Composable transforms, as torch.func: grad, grad_and_value, vjp, jvp, jacrev, jacfwd, hessian
-and functional_call, all over one primitive, the vector-Jacobian product of autogradlib.grad.
+"""Composable transforms, as PyTorch's func module: grad, grad_and_value, vjp, jvp, jacrev,
+jacfwd, hessian and functional_call, all over one primitive, the vector-Jacobian product of
+autogradlib.grad.
 
 A transform makes its arguments fresh Variables (connected to where they came from when they
 already are Variables), runs f, and differentiates; inside another transform it records its
@@ -198,7 +199,7 @@ def grad_and_value(f, argnums=0, has_aux: bool = False):
 
 def grad(f, argnums=0, has_aux: bool = False):
     """A function returning the gradient of f's one-element output w.r.t. args[argnums]
-    (and f's auxiliary output with has_aux), as torch.func.grad."""
+    (and f's auxiliary output with has_aux), as PyTorch's func.grad."""
     both = grad_and_value(f, argnums, has_aux)
 
     @functools.wraps(f)
@@ -324,7 +325,7 @@ def hessian(f, argnums=0):
 def functional_call(module, parameters_and_buffers, args, kwargs=None, *, strict: bool = False):
     """module(*args, **kwargs) with the named parameters and buffers replaced by the given values
     (a dict, or a tuple of dicts; names as named_parameters gives them; a partial dict keeps the
-    module's own for the rest), as torch.func.functional_call; the module is restored after."""
+    module's own for the rest), as PyTorch's func.functional_call; the module is restored after."""
     if isinstance(parameters_and_buffers, tuple | list):
         merged = {}
         for part in parameters_and_buffers:

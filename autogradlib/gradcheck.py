@@ -126,7 +126,7 @@ def gradgradcheck(
     rtol: float = 1e-3,
     raise_exception: bool = True,
 ) -> bool:
-    """gradcheck of fn's first derivative, as torch.autograd.gradgradcheck: the vector-Jacobian
+    """gradcheck of fn's first derivative, as PyTorch's gradgradcheck: the vector-Jacobian
     product (inputs, v) -> v^T d fn/d inputs, computed by backward with create_graph=True, is
     differentiated by backward again and compared with central differences.
 

@@ -66,7 +66,7 @@ def disk_classifier(sizes, generator=None, dtype=None) -> nn.Sequential:
 
 def lenet(nn: ModuleType = nn, image_size: int = 8, hidden: int = 64, classes: int = 10):
     """(convolution, batch norm, ReLU, 2x2 max-pool) twice, then Linear-ReLU-Linear to logits, for
-    one-channel square images; `nn` is autogradlib.nn or torch.nn: one definition for both."""
+    one-channel square images; `nn` is Autogradlib's nn or PyTorch's: one definition for both."""
     side = image_size // 4
     return nn.Sequential(
         nn.Conv2d(1, 16, kernel_size=3, padding=1),

@@ -25,7 +25,7 @@ class Linear(Module):
 
     weight ~ kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(in_features), 1/sqrt(in_features)), then
     bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)): the same draws, in the same order, from the
-    same generator (torch's global one unless `generator` is given) as torch.nn.Linear.
+    same generator (torch's global one unless `generator` is given) as PyTorch's Linear.
     """
 
     def __init__(
@@ -54,7 +54,7 @@ class Linear(Module):
             self.to(device)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Draw the weight, then the bias, as torch.nn.Linear.reset_parameters does."""
+        """Draw the weight, then the bias, as PyTorch's Linear.reset_parameters does."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
         if self.bias is not None:
             fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)

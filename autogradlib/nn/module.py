@@ -49,7 +49,7 @@ class Module:
         self._buffers: dict[str, bool] = {}  # name -> persistent (saved in the state dict)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # A torch tensor that requires grad (a torch.nn.Parameter) is taken in as a parameter, a
+        # A torch tensor that requires grad (a PyTorch Parameter) is taken in as a parameter, a
         # leaf Variable on the same memory, so that parameters() finds it and training moves it.
         # A registered buffer stays a buffer, as in torch.
         if (
