@@ -33,7 +33,7 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -64,6 +64,14 @@ RANDOM_PREFIXES = (
     "cauchy", "geometric", "log_normal", "random", "feature_dropout", "alpha_dropout",
 )  # fmt: skip
 IN_PLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__"}
+# Calls whose result depends on their tensor argument's shape alone (ones_like(loss), ...).
+SHAPE_ONLY_CALLS = {"ones_like", "zeros_like", "full_like", "new_ones", "new_zeros", "new_full"}
+# Calls that may raise on some data (an index out of range): kept even when their result is unused.
+MAY_RAISE_ON_DATA = (
+    "index", "gather", "scatter", "take", "put", "embedding", "nll", "cross_entropy", "one_hot",
+    "bincount", "histc", "searchsorted", "cholesky", "inverse", "solve", "lu", "_assert",
+)  # fmt: skip
+FOLD_LIMIT = 1024  # elements: a tensor made from shapes alone, up to this size, becomes a constant
 OPAQUE_METHODS = ("step", "zero_grad")
 MAX_RECORDINGS = 8
 MAX_PLANS = 4  # per signature
@@ -76,6 +84,14 @@ _MISSING = object()
 
 class Stale(Exception):
     """A plan's guard failed: the call runs eagerly instead."""
+
+
+class Line(NamedTuple):
+    """One statement of the generated function (its text may span several physical lines)."""
+
+    text: str
+    defines: tuple[str, ...] = ()
+    pure: bool = False  # no effect but binding `defines`: dropped when none of them is used
 
 
 def jit(function: Callable | None = None, *, max_recordings: int = MAX_RECORDINGS):
@@ -181,14 +197,19 @@ class Recorder(TorchFunctionMode):
         # recording frees its memory as in eager mode, and a later tensor with its id is new.
         self.named: dict[int, tuple[str, weakref.ref]] = {}
         self.count = itertools.count()
-        self.namespace: dict[str, Any] = {"Stale": Stale, "_wrap": _wrap, "_check": _check}
+        self.namespace: dict[str, Any] = {
+            "Stale": Stale, "_wrap": _wrap, "_check": _check, "_refresh": _refresh,
+        }  # fmt: skip
         self.constants: dict[int, str] = {}
-        self.lines: list[str] = []
+        self.lines: list[Line] = []
         self.opaque_depth = 0
         self.opaque_calls = 0
         self.born_opaque: dict[int, weakref.ref] = {}
         self.sources: dict[int, tuple] = {}  # id(tensor) -> (weak reference, holder, template)
         self.shape_only: set[str | None] = set()  # names of tensors made from shapes alone
+        # Small tensors made from shapes alone: name -> (line index, a copy of the value, storage)
+        self.foldable: dict[str, tuple[int, torch.Tensor, int]] = {}
+        self.mutated_storages: set[int] = set()
         self.from_data = True  # whether the call being bound read data
         self.inputs = flat
         self.leaves: dict[int, Variable] = {}
@@ -200,7 +221,8 @@ class Recorder(TorchFunctionMode):
         for index, value in enumerate(flat):
             tensor = value.tensor if isinstance(value, Variable) else value
             name = self.name_tensor(tensor, "a")
-            self.lines.append(f"{name} = A[{index}]" + (".tensor" if tensor is not value else ""))
+            binding = f"{name} = A[{index}]" + (".tensor" if tensor is not value else "")
+            self.lines.append(Line(binding, (name,), pure=True))
             if isinstance(value, Variable) and value.requires_grad:
                 self.add_leaf(value, f"A[{index}]")
         self.discover(function, args, kwargs)
@@ -332,8 +354,10 @@ class Recorder(TorchFunctionMode):
             for tensor in tensors_in(result):
                 self.born_opaque[id(tensor)] = weakref.ref(tensor)
             return result
-        from_data = name.startswith(RANDOM_PREFIXES) or any(
-            self.is_data(tensor) for tensor in tensors_in([args, list(kwargs.values())])
+        random = name.startswith(RANDOM_PREFIXES)
+        from_data = random or (
+            name not in SHAPE_ONLY_CALLS
+            and any(self.is_data(tensor) for tensor in tensors_in([args, list(kwargs.values())]))
         )
         if name in READS_VALUE and from_data:
             raise JitError(
@@ -345,33 +369,55 @@ class Recorder(TorchFunctionMode):
         result = func(*args, **kwargs)
         if name in READS_VALUE:
             return result  # computed from shapes alone, which the signature fixes
-        if from_data and _mutates(name) and isinstance(args[0], torch.Tensor):
-            self.shape_only.discard(self.name_of(args[0]))
+        mutated = mutated_tensors(name, args, kwargs)
+        for tensor in mutated:
+            self.mutated_storages.add(_storage(tensor))
+            if from_data:
+                self.shape_only.discard(self.name_of(tensor))
         self.from_data = from_data
         outputs = list(tensors_in(result))
-        if not outputs and (name in DESCRIBES or not _mutates(name)):
+        if not outputs and (name in DESCRIBES or not mutated):
             return result
+        self.note_aliases(args, kwargs, outputs)
         if name == "matmul" and not kwargs and all(tensor.dim() == 2 for tensor in args):
             func = torch.mm  # what matmul calls for two matrices, without its checks
         call = f"{self.constant(func)}({self.arguments(args, kwargs)})"
         fresh = [tensor for tensor in outputs if self.name_of(tensor) is None]
         source = self.name_of(args[0]) if name == "t" else None
         if fresh and source is not None and source.startswith("x"):
-            return self.cache_view(call, source, result)
+            return self.cache_view(func, source, result)
         if not fresh:
-            if _mutates(name) or not outputs:
-                self.lines.append(call)
+            if mutated or not outputs:
+                self.lines.append(Line(call))
             return result
-        self.lines.append(f"{self.bind(result)} = {call}")
+        target = self.bind(result)
+        pure = not (mutated or random or name.startswith(MAY_RAISE_ON_DATA))
+        self.lines.append(Line(f"{target} = {call}", tuple(_TENSOR_NAME.findall(target)), pure))
+        small = isinstance(result, torch.Tensor) and result.numel() <= FOLD_LIMIT
+        if pure and small and not from_data:
+            value = result.detach().clone()
+            self.foldable[target] = (len(self.lines) - 1, value, _storage(result))
         return result
 
-    def cache_view(self, call: str, source: str, result: torch.Tensor) -> torch.Tensor:
+    def note_aliases(self, args: tuple, kwargs: dict, outputs: list) -> None:
+        """A foldable tensor that an output shares memory with (a view of it) stays a call: the
+        view must not be shared between replays."""
+        inputs = [t for t in tensors_in([args, list(kwargs.values())]) if self.name_of(t)]
+        for tensor in inputs:
+            name = self.name_of(tensor)
+            if name in self.foldable:
+                storage = self.foldable[name][2]
+                if any(_storage(output) == storage for output in outputs):
+                    del self.foldable[name]
+
+    def cache_view(self, func: Callable, source: str, result: torch.Tensor) -> torch.Tensor:
         """A parameter's transpose, made again only when the parameter is a new tensor: the view
         follows the in-place updates of the same one."""
         cache = self.constant([None, None])
         name = self.name_tensor(result, "v")
-        self.lines.append(f"if {source} is not {cache}[0]: {cache}[:] = {source}, {call}")
-        self.lines.append(f"{name} = {cache}[1]")
+        update = f"_refresh({cache}, {source}, {self.constant(func)})"
+        text = f"{name} = {cache}[1] if {source} is {cache}[0] else {update}"
+        self.lines.append(Line(text, (name,), pure=True))
         return result
 
     def bind(self, result: Any) -> str:
@@ -428,11 +474,9 @@ class Recorder(TorchFunctionMode):
                     name = self.name_tensor(tensor, "x")
                     meta = self.constant((tensor.shape, tensor.dtype, tensor.device))
                     expected = self.constant([tensor])
-                    self.lines.append(f"{name} = {slot}")
-                    self.lines.append(
-                        f"if {name} is not {expected}[0]: "
-                        f"{name} = _check({name}, {expected}, {meta}, {slot!r})"
-                    )
+                    check = f"{name} = _check({name}, {expected}, {meta}, {slot!r})"
+                    text = f"{name} = {slot}\nif {name} is not {expected}[0]: {check}"
+                    self.lines.append(Line(text, (name,), pure=True))
                     return name
         born = self.born_opaque.get(id(tensor))
         if born is not None and born() is tensor:
@@ -467,7 +511,7 @@ class Recorder(TorchFunctionMode):
                         f"autogradlib.jit: a Variable's .{attribute} was set to a tensor that the "
                         "recorded torch calls did not make; the jit cannot replay it"
                     )
-                self.lines.append(f"{self.leaf_names[key]}.{attribute} = {value}")
+                self.lines.append(Line(f"{self.leaf_names[key]}.{attribute} = {value}"))
             self.last_seen[key] = (leaf.tensor, leaf.grad)
 
     def opaque_call(self, method: Callable, owner: Any, args: tuple, kwargs: dict):
@@ -493,7 +537,7 @@ class Recorder(TorchFunctionMode):
         finally:
             self.opaque_depth -= 1
         call = self.constant(functools.partial(method, owner, *args, **kwargs))
-        self.lines.append(f"{call}()")
+        self.lines.append(Line(f"{call}()"))
         for key, leaf in self.leaves.items():
             self.last_seen[key] = (leaf.tensor, leaf.grad)
         return result
@@ -535,7 +579,8 @@ class Recorder(TorchFunctionMode):
         """The plan as one Python function of the flattened arguments."""
         returned = self.output(result)
         guards = " or ".join(self.guards) or "False"
-        lines = free_after_last_use(self.lines, returned)
+        lines = drop_unused(self.folded(returned), returned)
+        lines = free_after_last_use(lines, returned)
         body = [f"if {guards}: raise Stale", *lines, f"return {returned}"]
         source = "def replay(A):\n" + "".join(f"    {line}\n" for line in body)
         exec(compile(source, f"<autogradlib.jit {self.function.__qualname__}>", "exec"),
@@ -543,6 +588,20 @@ class Recorder(TorchFunctionMode):
         replay = self.namespace["replay"]
         replay.source = source
         return replay
+
+    def folded(self, returned: str) -> list[Line]:
+        """The lines, each small tensor made from shapes alone (ones_like(loss) * 2 / n, ...) a
+        constant computed once, unless the step changes it, returns it or gives it to a
+        Variable: a replay would share it between calls."""
+        lines = list(self.lines)
+        escaping = set(_TENSOR_NAME.findall(returned))
+        for line in lines:
+            if not line.defines and " = " in line.text:  # a Variable's .grad or .tensor set
+                escaping.update(_TENSOR_NAME.findall(line.text.split(" = ", 1)[1]))
+        for name, (index, value, storage) in self.foldable.items():
+            if name not in escaping and storage not in self.mutated_storages:
+                lines[index] = Line(f"{name} = {self.constant(value)}", (name,), pure=True)
+        return lines
 
     def output(self, value: Any) -> str:
         if isinstance(value, Variable):
@@ -572,10 +631,24 @@ class Recorder(TorchFunctionMode):
         return self.name_of(tensor) or self.read_external(tensor)
 
 
-def free_after_last_use(lines: list[str], returned: str) -> list[str]:
+def drop_unused(lines: list[Line], returned: str) -> list[Line]:
+    """The lines without those whose every name goes unused (the loss of a step that returns
+    nothing, what only it needed, ...), last line first."""
+    live = set(_TENSOR_NAME.findall(returned))
+    kept = []
+    for line in reversed(lines):
+        if line.pure and live.isdisjoint(line.defines):
+            continue
+        live.difference_update(line.defines)
+        live.update(_TENSOR_NAME.findall(line.text))
+        kept.append(line)
+    return kept[::-1]
+
+
+def free_after_last_use(lines: list[Line], returned: str) -> list[str]:
     """The lines with `del name` after each tensor's last use, so that a replay holds no more
     memory than eager mode, which frees activations and gradients as backward passes them."""
-    uses = [set(_TENSOR_NAME.findall(line)) for line in lines]
+    uses = [set(_TENSOR_NAME.findall(line.text)) for line in lines]
     kept = set(_TENSOR_NAME.findall(returned))
     last_use = {}
     for index, names in enumerate(uses):
@@ -587,7 +660,7 @@ def free_after_last_use(lines: list[str], returned: str) -> list[str]:
             freed.setdefault(index, []).append(name)
     result = []
     for index, line in enumerate(lines):
-        result.append(line)
+        result.extend(line.text.split("\n"))
         if index in freed:
             result.append("del " + ", ".join(sorted(freed[index])))
     return result
@@ -625,6 +698,28 @@ def _opaque(recorder: Recorder, method: Callable) -> Callable:
         return recorder.opaque_call(method, owner, args, kwargs)
 
     return recorded
+
+
+def mutated_tensors(name: str, args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    """The tensors a call writes: its first argument if it is in place, and its `out=`."""
+    written = list(tensors_in(kwargs.get("out")))
+    if _mutates(name) and args and isinstance(args[0], torch.Tensor):
+        written.append(args[0])
+    return written
+
+
+def _storage(tensor: torch.Tensor) -> int:
+    """Where a tensor's memory starts: tensors that share memory share it."""
+    try:
+        return tensor.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):  # no storage (a sparse tensor, ...)
+        return id(tensor)
+
+
+def _refresh(cache: list, source: torch.Tensor, function: Callable) -> torch.Tensor:
+    """A parameter's cached view, made anew for a new tensor."""
+    cache[:] = source, function(source)
+    return cache[1]
 
 
 def tensors_in(value: Any):

@@ -1,0 +1,105 @@
+"""autogradlib.jit's rewrites of a plan: unused calls dropped, constants folded, never shared."""
+
+import re
+
+import torch
+
+from autogradlib import jit, nn, optim
+
+
+def replayed_calls(step) -> list[str]:
+    """The names of the functions a jitted function's plans call, in order."""
+    names = []
+    for plans in step.plans.values():
+        for plan in plans:
+            for constant in re.findall(r"\b(c\d+)\(", plan.source):
+                names.append(getattr(plan.__globals__[constant], "__name__", constant))
+    return names
+
+
+def reference_step():
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.Softmax(dim=1))
+    model.to(torch.float64)
+    chosen = optim.SGD(model.parameters(), lr=0.1)
+    loss_function = nn.MSELoss()
+
+    def step(inputs, targets):
+        chosen.zero_grad()
+        loss_function(model(inputs), targets).backward()
+        chosen.step()
+
+    inputs = torch.randn(6, 3, generator=generator, dtype=torch.float64)
+    targets = torch.rand(6, 2, generator=generator, dtype=torch.float64)
+    return model, step, inputs, targets
+
+
+def test_a_loss_nobody_reads_is_not_computed_and_the_training_equals_eager():
+    model, step, inputs, targets = reference_step()
+    eager_model, eager_step, _, _ = reference_step()
+    jitted = jit(step)
+    for _ in range(5):
+        jitted(inputs, targets)
+        eager_step(inputs, targets)
+    calls = replayed_calls(jitted)
+    # The gradient of the mean starts from ones_like(loss) * 2 / n: a constant now.
+    assert "mean" not in calls and "square" not in calls and "ones_like" not in calls
+    assert "addmm" in calls and "softmax" in calls
+    for ours, theirs in zip(model.parameters(), eager_model.parameters(), strict=True):
+        assert torch.equal(ours.tensor, theirs.tensor)
+        assert torch.equal(ours.grad, theirs.grad)
+
+
+def test_an_unused_random_call_still_draws_from_the_generator():
+    def run(use_jit):
+        torch.manual_seed(0)
+
+        def step(inputs):
+            torch.rand(3)  # unused, but the next draw depends on it
+            return inputs + torch.rand(3)
+
+        run_step = jit(step) if use_jit else step
+        return torch.stack([run_step(torch.zeros(3)) for _ in range(5)])
+
+    jitted = run(True)
+    assert torch.equal(jitted, run(False))
+    assert len(set(jitted[:, 0].tolist())) == 5
+
+
+def test_a_constant_the_step_changes_in_place_is_made_again_each_call():
+    @jit
+    def scaled(inputs):
+        scale = torch.ones(3, dtype=inputs.dtype)
+        scale.mul_(2)  # folded once, this would double on every replay
+        return inputs * scale
+
+    for _ in range(4):
+        assert torch.equal(scaled(torch.ones(3)), torch.full((3,), 2.0))
+
+
+def test_returned_constants_and_their_views_are_fresh_each_call():
+    @jit
+    def made(inputs):
+        zeros = torch.zeros(4)
+        return zeros, zeros[:2], inputs.sum() + torch.ones(())
+
+    for _ in range(4):
+        zeros, view, total = made(torch.ones(2))
+        assert torch.equal(zeros, torch.zeros(4)) and torch.equal(view, torch.zeros(2))
+        zeros.add_(1)  # the caller owns what it gets: the next call does not see this
+        assert total.item() == 3.0
+
+
+def test_a_folded_constant_is_not_shared_with_a_gradient():
+    weight = nn.Linear(2, 1).weight
+
+    @jit
+    def seed_gradient(inputs):
+        weight.grad = torch.zeros(1, 2)  # a Variable's gradient: the caller may change it
+        return inputs * 2
+
+    for _ in range(4):
+        seed_gradient(torch.ones(2))
+        assert torch.equal(weight.grad, torch.zeros(1, 2))
+        weight.grad.add_(1)
