@@ -71,11 +71,11 @@ def test_a_constant_the_step_changes_in_place_is_made_again_each_call():
     @jit
     def scaled(inputs):
         scale = torch.ones(3, dtype=inputs.dtype)
-        scale.mul_(2)  # folded once, this would double on every replay
+        scale[0] = (scale * inputs).sum()  # folded once, scale would grow on every replay
         return inputs * scale
 
     for _ in range(4):
-        assert torch.equal(scaled(torch.ones(3)), torch.full((3,), 2.0))
+        assert scaled(torch.ones(3)).tolist() == [3.0, 1.0, 1.0]
 
 
 def test_returned_constants_and_their_views_are_fresh_each_call():
@@ -84,11 +84,19 @@ def test_returned_constants_and_their_views_are_fresh_each_call():
         zeros = torch.zeros(4)
         return zeros, zeros[:2], inputs.sum() + torch.ones(())
 
+    @jit
+    def viewed(inputs):
+        zeros = torch.zeros(4)
+        return inputs + zeros[:2], zeros[2:]
+
     for _ in range(4):
         zeros, view, total = made(torch.ones(2))
         assert torch.equal(zeros, torch.zeros(4)) and torch.equal(view, torch.zeros(2))
         zeros.add_(1)  # the caller owns what it gets: the next call does not see this
         assert total.item() == 3.0
+        _, half = viewed(torch.ones(2))
+        assert torch.equal(half, torch.zeros(2))
+        half.add_(1)
 
 
 def test_a_folded_constant_is_not_shared_with_a_gradient():
