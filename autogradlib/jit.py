@@ -79,6 +79,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 _LITERALS = (bool, int, str, type(None))
 _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
+_OPAQUE_CALL = re.compile(r"c\d+\(\)$")
 _MISSING = object()
 
 
@@ -113,6 +114,9 @@ class JitFunction:
         # gradients accumulate over calls and are sometimes None.
         self.plans: dict[tuple, list[Callable]] = {}
         self.missed: set[tuple] = set()  # signatures whose last miss ran eagerly
+        # The plan that ran last, entered without building the signature when the arguments
+        # are tensors alone: it checks their shapes, dtypes and devices itself.
+        self.fast: Callable | None = None
         self.recordings = 0
         self.recording_seconds = 0.0
 
@@ -123,6 +127,11 @@ class JitFunction:
     def __call__(self, *args, **kwargs):
         if jit_recording.recorder is not None or anomaly.enabled:
             return self.function(*args, **kwargs)  # the outer recording, or checked eagerly
+        if self.fast is not None and not kwargs:
+            try:
+                return self.fast(args)
+            except Stale:  # another signature, or a guard failed: before any work
+                pass
         flat: list = []
         key = (signature(args, flat), signature(kwargs, flat), grad_mode.enabled)
         key += (torch.is_grad_enabled(),)
@@ -133,9 +142,11 @@ class JitFunction:
             return self.function(*args, **kwargs)
         for plan in plans:
             try:
-                return plan(flat)
+                result = plan(flat)
             except Stale:  # a guard failed before any work
                 continue
+            self.fast = plan.enter
+            return result
         # No plan fits: run eagerly once (a new parameter gets its optimizer state), then record.
         if key not in self.missed:
             self.missed.add(key)
@@ -159,7 +170,8 @@ class JitFunction:
         started = time.perf_counter()
         result = recorder.run()
         plans = self.plans[key]
-        plans.append(recorder.compile(result))
+        self.fast = None
+        plans.append(recorder.compile(result, key))
         del plans[:-MAX_PLANS]  # the oldest go first
         self.recording_seconds += time.perf_counter() - started
         return result
@@ -199,7 +211,10 @@ class Recorder(TorchFunctionMode):
         self.count = itertools.count()
         self.namespace: dict[str, Any] = {
             "Stale": Stale, "_wrap": _wrap, "_check": _check, "_refresh": _refresh,
+            "_below_autograd": torch._C._AutoDispatchBelowAutograd, "_grad_mode": grad_mode,
+            "_is_grad_enabled": torch.is_grad_enabled,
         }  # fmt: skip
+        self.torch_autograd = False  # whether a recorded call saw a tensor requiring torch grad
         self.constants: dict[int, str] = {}
         self.lines: list[Line] = []
         self.opaque_depth = 0
@@ -354,6 +369,9 @@ class Recorder(TorchFunctionMode):
             for tensor in tensors_in(result):
                 self.born_opaque[id(tensor)] = weakref.ref(tensor)
             return result
+        if not self.torch_autograd:
+            arguments = tensors_in([args, list(kwargs.values())])
+            self.torch_autograd = any(tensor.requires_grad for tensor in arguments)
         random = name.startswith(RANDOM_PREFIXES)
         from_data = random or (
             name not in SHAPE_ONLY_CALLS
@@ -575,19 +593,55 @@ class Recorder(TorchFunctionMode):
 
     # --- The generated function -----------------------------------------------------------------
 
-    def compile(self, result: Any) -> Callable:
-        """The plan as one Python function of the flattened arguments."""
+    def compile(self, result: Any, key: tuple) -> Callable:
+        """The plan as one Python function of the flattened arguments, `replay(A)`, and
+        `replay.enter(args)`, which checks the signature first (None unless every argument
+        is a tensor or a Variable)."""
         returned = self.output(result)
         guards = " or ".join(self.guards) or "False"
         lines = drop_unused(self.folded(returned), returned)
         lines = free_after_last_use(lines, returned)
+        if not self.torch_autograd:
+            # torch's autograd has nothing to record (no tensor requires its grad): skip its
+            # dispatch, about 0.3 us a call. Opaque calls run as outside, in case.
+            lines = within(lines, "with _below_autograd():", outside=_OPAQUE_CALL)
         body = [f"if {guards}: raise Stale", *lines, f"return {returned}"]
         source = "def replay(A):\n" + "".join(f"    {line}\n" for line in body)
+        check = self.signature_check(key)
+        if check is not None:
+            source += f"def enter(A):\n    if {check}: raise Stale\n    return replay(A)\n"
         exec(compile(source, f"<autogradlib.jit {self.function.__qualname__}>", "exec"),
              self.namespace)  # fmt: skip
         replay = self.namespace["replay"]
         replay.source = source
+        replay.enter = self.namespace.get("enter")
         return replay
+
+    def signature_check(self, key: tuple) -> str | None:
+        """An expression true when the arguments `A` (a tuple) do not have the signature `key`:
+        a few comparisons instead of building the signature; None unless every argument is a
+        tensor or a Variable."""
+        if self.kwargs or any(type(value) not in (torch.Tensor, Variable) for value in self.args):
+            return None
+        parts = [f"len(A) != {len(self.args)}"]
+        for index, value in enumerate(self.args):
+            argument = f"A[{index}]"
+            tensor = argument + (".tensor" if type(value) is Variable else "")
+            kind = self.constant(type(value))
+            shape = self.constant(value.shape)
+            dtype = self.constant(value.dtype)
+            if value.device.type == "cpu":
+                device = f"{tensor}.is_cpu is not True"
+            else:
+                device = f"{tensor}.device != {self.constant(value.device)}"
+            parts += [
+                f"type({argument}) is not {kind}", f"{tensor}.shape != {shape}",
+                f"{tensor}.dtype is not {dtype}", device,
+                f"{argument}.requires_grad is not {value.requires_grad}",
+            ]  # fmt: skip
+        parts.append(f"_grad_mode.enabled is not {key[2]}")
+        parts.append(f"_is_grad_enabled() is not {key[3]}")
+        return " or ".join(parts)
 
     def folded(self, returned: str) -> list[Line]:
         """The lines, each small tensor made from shapes alone (ones_like(loss) * 2 / n, ...) a
@@ -629,6 +683,21 @@ class Recorder(TorchFunctionMode):
 
     def tensor_name(self, tensor: torch.Tensor) -> str:
         return self.name_of(tensor) or self.read_external(tensor)
+
+
+def within(lines: list[str], header: str, outside: re.Pattern) -> list[str]:
+    """The lines in `header` blocks, but those matching `outside`."""
+    result = []
+    inside = False
+    for line in lines:
+        if outside.match(line):
+            result.append(line)
+        elif inside:
+            result.append("    " + line)
+        else:
+            result += [header, "    " + line]
+        inside = not outside.match(line)
+    return result
 
 
 def drop_unused(lines: list[Line], returned: str) -> list[Line]:

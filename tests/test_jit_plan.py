@@ -4,7 +4,7 @@ import re
 
 import torch
 
-from autogradlib import jit, nn, optim
+from autogradlib import Variable, jit, nn, no_grad, optim
 
 
 def replayed_calls(step) -> list[str]:
@@ -111,3 +111,84 @@ def test_a_folded_constant_is_not_shared_with_a_gradient():
         seed_gradient(torch.ones(2))
         assert torch.equal(weight.grad, torch.zeros(1, 2))
         weight.grad.add_(1)
+
+
+def test_what_a_replay_leaves_behaves_as_an_eager_steps_tensors():
+    # Gradients, parameters and the returned loss: changed in place by the caller, clipped,
+    # then an eager step; versions advance as in eager mode (torch's in-place bookkeeping).
+    def run(use_jit):
+        model, step, inputs, targets = reference_step()
+
+        def returning(inputs, targets):
+            step(inputs, targets)
+            return model[0].weight.grad.sum()
+
+        run_step = jit(returning) if use_jit else returning
+        versions, totals = [], []
+        for _ in range(4):
+            before = model[0].weight.tensor._version
+            total = run_step(inputs, targets)
+            versions.append(model[0].weight.tensor._version - before)
+            totals.append(total.add_(1).item())
+            for param in model.parameters():
+                assert not torch.is_inference(param.grad)
+                param.grad.mul_(2)
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        returning(inputs, targets)
+        return versions, totals, [param.tensor for param in model.parameters()]
+
+    jit_versions, jit_totals, jit_params = run(True)
+    eager_versions, eager_totals, eager_params = run(False)
+    assert jit_versions == eager_versions and jit_totals == eager_totals
+    for ours, theirs in zip(jit_params, eager_params, strict=True):
+        assert torch.equal(ours, theirs)
+
+
+def test_a_tensor_that_requires_torch_grad_is_replayed_with_torchs_autograd():
+    @jit
+    def doubled(inputs):
+        return inputs * 2
+
+    for _ in range(4):
+        inputs = torch.ones(3, requires_grad=True)
+        output = doubled(inputs)
+        assert output.requires_grad  # as torch would make it: the user's own torch graph
+        assert doubled(torch.ones(3)).requires_grad is False
+
+
+def test_arguments_of_another_dtype_kind_or_grad_mode_find_their_own_plan():
+    def scaled(inputs):
+        return (inputs * (torch.ones_like(inputs) / 3)).sum(0)  # a constant of inputs' shape
+
+    def values(result):
+        return result.tensor if isinstance(result, Variable) else result
+
+    jitted = jit(scaled, max_recordings=20)
+    ones = torch.ones(2, 3)
+    cases = [ones, ones[:1], ones.double(), Variable(ones), Variable(ones, requires_grad=False)]
+    for _ in range(3):
+        for inputs in cases:  # each one after another: its signature differs from the last
+            expected = values(scaled(inputs))
+            result = jitted(inputs)
+            assert type(result) is type(inputs) and torch.equal(values(result), expected)
+    for _ in range(3):
+        with no_grad():
+            assert torch.equal(jitted(ones), scaled(ones))
+        assert torch.equal(jitted(ones), scaled(ones))
+    assert jitted.recordings == len(cases) + 1
+
+
+def test_a_variable_that_requires_grad_or_not_finds_its_own_plan():
+    weight = Variable(torch.ones(3))
+
+    @jit
+    def backward(inputs):
+        (inputs * weight).sum().backward()
+
+    for _ in range(3):
+        for requires_grad in (True, False):
+            inputs = Variable(torch.full((3,), 2.0), requires_grad=requires_grad)
+            weight.grad = None
+            backward(inputs)
+            assert torch.equal(weight.grad, inputs.tensor)
+            assert (inputs.grad is not None) == requires_grad
