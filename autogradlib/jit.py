@@ -81,6 +81,9 @@ _LITERALS = (bool, int, str, type(None))
 _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
 _OPAQUE_CALL = re.compile(r"c\d+\(\)$")
 _MISSING = object()
+_OPTIMIZER_STEP = Optimizer.step
+_OPTIMIZER_ZERO_GRAD = Optimizer.zero_grad
+_GRAD_CLEARED = re.compile(r"(\S+\.grad) = None$")
 
 
 class Stale(Exception):
@@ -549,16 +552,58 @@ class Recorder(TorchFunctionMode):
                     self.add_leaf(param)
         self.sync()
         self.opaque_calls += 1
+        call = self.constant(functools.partial(method, owner, *args, **kwargs))
+        updated = self.updated_groups(owner) if method is _OPTIMIZER_STEP and not values else None
         self.opaque_depth += 1
         try:
             result = method(owner, *args, **kwargs)
         finally:
             self.opaque_depth -= 1
-        call = self.constant(functools.partial(method, owner, *args, **kwargs))
-        self.lines.append(Line(f"{call}()"))
+        if method is _OPTIMIZER_ZERO_GRAD and bool([*values, True][0]):
+            self.guard_groups(owner)
+            self.sync()  # `.grad = None` lines: no call, and overwritten ones are dropped
+            return result
+        self.lines.append(Line(self.inline_step(owner, updated) if updated else f"{call}()"))
         for key, leaf in self.leaves.items():
             self.last_seen[key] = (leaf.tensor, leaf.grad)
         return result
+
+    def updated_groups(self, optimizer: Optimizer) -> list[list[Variable]] | None:
+        """Each group's parameters that step() is about to update, for one of our optimizers
+        (their `_update_group` is ours)."""
+        if not type(optimizer).__module__.startswith("autogradlib.optim."):
+            return None
+        groups = optimizer.param_groups
+        return [[param for param in group["params"] if param.grad is not None] for group in groups]
+
+    def guard_groups(self, optimizer: Optimizer) -> None:
+        """The optimizer's groups hold the parameters they held when recorded (their
+        hyper-parameters may change: they are read on each call)."""
+        name = self.constant(optimizer)
+        groups = optimizer.param_groups
+        guard = f"len({name}.param_groups) != {len(groups)}"
+        for index, group in enumerate(groups):
+            params = f"{name}.param_groups[{index}]['params']"
+            guard += f" or {params} is not {self.constant(group['params'])}"
+            guard += f" or len({params}) != {len(group['params'])}"
+        if guard not in self.guards:
+            self.guards.append(guard)
+
+    def inline_step(self, optimizer: Optimizer, updated: list[list[Variable]]) -> str:
+        """An optimizer's step() as calls of its `_update_group` with the lists written out, the
+        hyper-parameters read from its groups as they are then."""
+        self.guard_groups(optimizer)
+        name = self.constant(optimizer)
+        update = self.constant(optimizer._update_group)
+        lines = [f"{name}._opt_called = True"]
+        for index, params in enumerate(updated):
+            if params:
+                leaves = [self.leaf_names[id(param)] for param in params]
+                tensors = ", ".join(f"{leaf}.tensor" for leaf in leaves)
+                grads = ", ".join(f"{leaf}.grad" for leaf in leaves)
+                group = f"{name}.param_groups[{index}]"
+                lines.append(f"{update}({group}, {self.constant(params)}, [{tensors}], [{grads}])")
+        return "\n".join(lines)
 
     def before_backward(self, root: Variable) -> None:
         """Know every leaf this backward writes a gradient to, as it is before."""
@@ -599,7 +644,7 @@ class Recorder(TorchFunctionMode):
         is a tensor or a Variable)."""
         returned = self.output(result)
         guards = " or ".join(self.guards) or "False"
-        lines = drop_unused(self.folded(returned), returned)
+        lines = drop_unused(drop_overwritten(self.folded(returned)), returned)
         lines = free_after_last_use(lines, returned)
         if not self.torch_autograd:
             # torch's autograd has nothing to record (no tensor requires its grad): skip its
@@ -698,6 +743,27 @@ def within(lines: list[str], header: str, outside: re.Pattern) -> list[str]:
             result += [header, "    " + line]
         inside = not outside.match(line)
     return result
+
+
+def drop_overwritten(lines: list[Line]) -> list[Line]:
+    """The lines without each `.grad = None` (zero_grad()) that a later line sets again
+    before anything could read it (backward's new gradient)."""
+    kept = []
+    for index, line in enumerate(lines):
+        cleared = _GRAD_CLEARED.match(line.text)
+        if cleared is not None and _overwritten(cleared.group(1), lines[index + 1 :]):
+            continue
+        kept.append(line)
+    return kept
+
+
+def _overwritten(slot: str, later: list[Line]) -> bool:
+    for line in later:
+        if line.text.startswith(slot + " = "):
+            return True
+        if slot in line.text or _OPAQUE_CALL.match(line.text):
+            return False
+    return False
 
 
 def drop_unused(lines: list[Line], returned: str) -> list[Line]:

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import torch
 
 from autogradlib import Variable, jit, nn, no_grad, optim
@@ -192,3 +193,53 @@ def test_a_variable_that_requires_grad_or_not_finds_its_own_plan():
             backward(inputs)
             assert torch.equal(weight.grad, inputs.tensor)
             assert (inputs.grad is not None) == requires_grad
+
+
+def optimizer_run(use_jit, change, zero_grad_to_none=True):
+    """Six steps of a small network with Adam, `change(model, optimizer)` after the third."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    extra = Variable(torch.ones(4, 1))
+    chosen = optim.Adam(model.parameters(), lr=0.01)
+
+    def step(inputs):
+        chosen.zero_grad(set_to_none=zero_grad_to_none)
+        loss = (model(inputs) + model[0](inputs) @ extra).pow(2).mean()
+        loss.backward()
+        chosen.step()
+        return loss
+
+    run_step = jit(step) if use_jit else step
+    inputs = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    losses = []
+    for index in range(6):
+        if index == 3:
+            change(model, chosen, extra)
+        losses.append(run_step(inputs).tensor)
+    return torch.stack(losses), [param.tensor for param in [*model.parameters(), extra]]
+
+
+def add_group(model, chosen, extra):
+    chosen.add_param_group({"params": [extra], "lr": 0.1})
+
+
+def load_state_with_another_rate(model, chosen, extra):
+    state = chosen.state_dict()
+    state["param_groups"][0]["lr"] = 0.1
+    chosen.load_state_dict(state)  # new group dicts
+
+
+def nothing(model, chosen, extra):
+    pass
+
+
+@pytest.mark.parametrize("change", [add_group, load_state_with_another_rate, nothing])
+@pytest.mark.parametrize("zero_grad_to_none", [True, False])
+def test_the_optimizers_update_in_the_replay_follows_its_groups(change, zero_grad_to_none):
+    jit_losses, jit_params = optimizer_run(True, change, zero_grad_to_none)
+    eager_losses, eager_params = optimizer_run(False, change, zero_grad_to_none)
+    assert torch.equal(jit_losses, eager_losses)
+    for ours, theirs in zip(jit_params, eager_params, strict=True):
+        assert torch.equal(ours, theirs)
+    if change is add_group:
+        assert not torch.equal(jit_params[-1], torch.ones(4, 1))  # the new group is updated

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from autogradlib.optim.optimizer import Optimizer, check_number, grads_of
+from autogradlib.optim.optimizer import Optimizer, check_number, signed
 from autogradlib.variable import Variable
 
 
@@ -70,13 +70,14 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = torch.zeros_like(param.tensor)
         return state
 
-    def _update_group(self, group: dict[str, Any], params: list[Variable]) -> None:
+    def _update_group(
+        self, group: dict[str, Any], params: list[Variable], tensors: list, grads: list
+    ) -> None:
         states = [self._state(param, group["amsgrad"]) for param in params]
-        tensors = [param.tensor for param in params]
         steps = [state["step"] for state in states]
         torch._foreach_add_(steps, 1)
         # New tensors only: param.grad may be shared with other code and is never written.
-        grads = grads_of(params, group["maximize"])
+        grads = signed(grads, group["maximize"])
         weight_decay = group["weight_decay"]
         if weight_decay != 0 and group.get("decoupled_weight_decay", False):
             torch._foreach_mul_(tensors, 1 - group["lr"] * weight_decay)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -82,11 +82,15 @@ class Optimizer:
         for group in self.param_groups:
             params = [param for param in group["params"] if param.grad is not None]
             if params:
-                self._update_group(group, params)
+                tensors = [param.tensor for param in params]
+                self._update_group(group, params, tensors, [param.grad for param in params])
         return loss
 
-    def _update_group(self, group: dict[str, Any], params: list[Variable]) -> None:
-        """Update the tensors of `params` (which all have a grad) with `group`'s hyperparameters."""
+    def _update_group(
+        self, group: dict[str, Any], params: list[Variable], tensors: list, grads: list
+    ) -> None:
+        """Update `tensors`, those of `params`, from `grads`, their gradients (never written),
+        with `group`'s hyperparameters. autogradlib.jit's replays call it with the lists."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group()")
 
     def state_dict(self) -> dict[str, Any]:
@@ -177,7 +181,6 @@ def check_number(optimizer: str, name: str, value, low: float = 0.0) -> None:
         )
 
 
-def grads_of(params: Iterable[Variable], maximize: bool) -> list[torch.Tensor]:
-    """The parameters' gradients, negated (as new tensors) to maximize."""
-    grads = [param.grad for param in params]
+def signed(grads: list[torch.Tensor], maximize: bool) -> list[torch.Tensor]:
+    """The gradients, negated (as new tensors) to maximize."""
     return torch._foreach_neg(grads) if maximize else grads

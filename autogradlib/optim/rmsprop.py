@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from autogradlib.optim.optimizer import Optimizer, check_number, grads_of
+from autogradlib.optim.optimizer import Optimizer, check_number, signed
 from autogradlib.variable import Variable
 
 
@@ -57,12 +57,13 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = torch.zeros_like(param.tensor)
         return state
 
-    def _update_group(self, group: dict[str, Any], params: list[Variable]) -> None:
+    def _update_group(
+        self, group: dict[str, Any], params: list[Variable], tensors: list, grads: list
+    ) -> None:
         states = [self._state(param, group) for param in params]
-        tensors = [param.tensor for param in params]
         torch._foreach_add_([state["step"] for state in states], 1)
         # New tensors only: param.grad may be shared with other code and is never written.
-        grads = grads_of(params, group["maximize"])
+        grads = signed(grads, group["maximize"])
         if group["weight_decay"] != 0:
             grads = torch._foreach_add(grads, tensors, alpha=group["weight_decay"])
         alpha = group["alpha"]

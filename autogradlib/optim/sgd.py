@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from autogradlib.optim.optimizer import Optimizer, check_number, grads_of
+from autogradlib.optim.optimizer import Optimizer, check_number, signed
 from autogradlib.variable import Variable
 
 
@@ -44,11 +44,12 @@ class SGD(Optimizer):
                 f"{group['dampening']!r}: Nesterov needs a momentum > 0 and zero dampening"
             )
 
-    def _update_group(self, group: dict[str, Any], params: list[Variable]) -> None:
-        tensors = [param.tensor for param in params]
+    def _update_group(
+        self, group: dict[str, Any], params: list[Variable], tensors: list, grads: list
+    ) -> None:
         # Every operation below makes new tensors or updates the optimizer's own: param.grad
         # may be shared with other code and is never written.
-        grads = grads_of(params, group["maximize"])
+        grads = signed(grads, group["maximize"])
         if group["weight_decay"] != 0:
             grads = torch._foreach_add(grads, tensors, alpha=group["weight_decay"])
         momentum = group["momentum"]
