@@ -71,6 +71,8 @@ MAY_RAISE_ON_DATA = (
     "index", "gather", "scatter", "take", "put", "embedding", "nll", "cross_entropy", "one_hot",
     "bincount", "histc", "searchsorted", "cholesky", "inverse", "solve", "lu", "_assert",
 )  # fmt: skip
+# Views of a parameter kept from one replay to the next while the parameter is the same tensor.
+CACHED_VIEWS = {"t", "unsqueeze", "transpose", "permute", "view", "expand", "squeeze"}
 FOLD_LIMIT = 1024  # elements: a tensor made from shapes alone, up to this size, becomes a constant
 OPAQUE_METHODS = ("step", "zero_grad")
 MAX_RECORDINGS = 8
@@ -404,9 +406,10 @@ class Recorder(TorchFunctionMode):
             func = torch.mm  # what matmul calls for two matrices, without its checks
         call = f"{self.constant(func)}({self.arguments(args, kwargs)})"
         fresh = [tensor for tensor in outputs if self.name_of(tensor) is None]
-        source = self.name_of(args[0]) if name == "t" else None
-        if fresh and source is not None and source.startswith("x"):
-            return self.cache_view(func, source, result)
+        source = self.name_of(args[0]) if name in CACHED_VIEWS else None
+        literal = all(type(value) in (int, tuple) for value in [*args[1:], *kwargs.values()])
+        if fresh and literal and source is not None and source.startswith("x"):
+            return self.cache_view(call, source, result)
         if not fresh:
             if mutated or not outputs:
                 self.lines.append(Line(call))
@@ -431,13 +434,13 @@ class Recorder(TorchFunctionMode):
                 if any(_storage(output) == storage for output in outputs):
                     del self.foldable[name]
 
-    def cache_view(self, func: Callable, source: str, result: torch.Tensor) -> torch.Tensor:
-        """A parameter's transpose, made again only when the parameter is a new tensor: the view
-        follows the in-place updates of the same one."""
+    def cache_view(self, call: str, source: str, result: torch.Tensor) -> torch.Tensor:
+        """A parameter's transpose (or another view), made again only when the parameter is a
+        new tensor: the view follows the in-place updates of the same one."""
         cache = self.constant([None, None])
         name = self.name_tensor(result, "v")
-        update = f"_refresh({cache}, {source}, {self.constant(func)})"
-        text = f"{name} = {cache}[1] if {source} is {cache}[0] else {update}"
+        refresh = f"_refresh({cache}, {source}, {call})"
+        text = f"{name} = {cache}[1] if {source} is {cache}[0] else {refresh}"
         self.lines.append(Line(text, (name,), pure=True))
         return result
 
@@ -851,10 +854,10 @@ def _storage(tensor: torch.Tensor) -> int:
         return id(tensor)
 
 
-def _refresh(cache: list, source: torch.Tensor, function: Callable) -> torch.Tensor:
+def _refresh(cache: list, source: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
     """A parameter's cached view, made anew for a new tensor."""
-    cache[:] = source, function(source)
-    return cache[1]
+    cache[:] = source, view
+    return view
 
 
 def tensors_in(value: Any):

@@ -243,3 +243,23 @@ def test_the_optimizers_update_in_the_replay_follows_its_groups(change, zero_gra
         assert torch.equal(ours, theirs)
     if change is add_group:
         assert not torch.equal(jit_params[-1], torch.ones(4, 1))  # the new group is updated
+
+
+def test_a_parameters_cached_views_follow_a_new_tensor():
+    # 600 rows: Linear multiplies in the transposed layout, with views (t, unsqueeze) of the
+    # weight and the bias that a replay keeps while the parameter's tensor is the same.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+    @jit
+    def forward(inputs):
+        return model(inputs).sum(0)
+
+    inputs = torch.randn(600, 3)
+    for value in (1.0, 2.0, 3.0):
+        for _ in range(3):
+            expected = model(inputs).sum(0).tensor  # as recorded: with grad, in a chain
+            assert torch.equal(forward(inputs).tensor, expected)
+        model[0].weight.tensor = torch.full((4, 3), value)  # new tensors of the same kind
+        model[0].bias.tensor = torch.full((4,), value)
+        model[2].weight.tensor.mul_(value)  # and one changed in place
