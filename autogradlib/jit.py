@@ -83,6 +83,7 @@ _LITERALS = (bool, int, str, type(None))
 _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
 _OPAQUE_CALL = re.compile(r"c\d+\(\)$")
 _MISSING = object()
+_RELU = (torch.relu, torch.Tensor.relu)
 _OPTIMIZER_STEP = Optimizer.step
 _OPTIMIZER_ZERO_GRAD = Optimizer.zero_grad
 _GRAD_CLEARED = re.compile(r"(\S+\.grad) = None$")
@@ -98,6 +99,8 @@ class Line(NamedTuple):
     text: str
     defines: tuple[str, ...] = ()
     pure: bool = False  # no effect but binding `defines`: dropped when none of them is used
+    func: Any = None  # the torch function it calls, and the text of its arguments
+    arguments: str = ""
 
 
 def jit(function: Callable | None = None, *, max_recordings: int = MAX_RECORDINGS):
@@ -416,7 +419,9 @@ class Recorder(TorchFunctionMode):
             return result
         target = self.bind(result)
         pure = not (mutated or random or name.startswith(MAY_RAISE_ON_DATA))
-        self.lines.append(Line(f"{target} = {call}", tuple(_TENSOR_NAME.findall(target)), pure))
+        defines = tuple(_TENSOR_NAME.findall(target))
+        arguments = self.arguments(args, kwargs)
+        self.lines.append(Line(f"{target} = {call}", defines, pure, func, arguments))
         small = isinstance(result, torch.Tensor) and result.numel() <= FOLD_LIMIT
         if pure and small and not from_data:
             value = result.detach().clone()
@@ -648,6 +653,7 @@ class Recorder(TorchFunctionMode):
         returned = self.output(result)
         guards = " or ".join(self.guards) or "False"
         lines = drop_unused(drop_overwritten(self.folded(returned)), returned)
+        lines = self.fused(lines, returned)
         lines = free_after_last_use(lines, returned)
         if not self.torch_autograd:
             # torch's autograd has nothing to record (no tensor requires its grad): skip its
@@ -703,6 +709,40 @@ class Recorder(TorchFunctionMode):
         for name, (index, value, storage) in self.foldable.items():
             if name not in escaping and storage not in self.mutated_storages:
                 lines[index] = Line(f"{name} = {self.constant(value)}", (name,), pure=True)
+        return lines
+
+    def fused(self, lines: list[Line], returned: str) -> list[Line]:
+        """addmm then relu of its result (or of its transpose, in the tall layout), when nothing
+        else reads the product: one call, torch._addmm_activation, which computes addmm and
+        relu_ in place: the same numbers, one call and one tensor fewer."""
+        uses: dict[str, list[int]] = {}
+        for index, line in enumerate(lines):
+            for name in set(_TENSOR_NAME.findall(line.text)) - set(line.defines):
+                uses.setdefault(name, []).append(index)
+        escaping = set(_TENSOR_NAME.findall(returned))
+        fused = self.constant(torch._addmm_activation)
+        lines = list(lines)
+        for index, line in enumerate(lines):
+            if line.func is not torch.addmm or "=" in line.arguments or len(line.defines) != 1:
+                continue
+            chain = [index]  # the product, perhaps its transpose, then the relu
+            name = line.defines[0]
+            while name not in escaping and len(uses.get(name, ())) == 1:
+                after = lines[uses[name][0]]
+                if after.arguments != name or len(after.defines) != 1:
+                    break
+                chain.append(uses[name][0])
+                if after.func in _RELU:
+                    break
+                if after.func is not torch.Tensor.t or len(chain) > 2:
+                    break
+                name = after.defines[0]
+            if len(chain) < 2 or lines[chain[-1]].func not in _RELU:
+                continue
+            product = line.defines[0]
+            lines[index] = Line(f"{product} = {fused}({line.arguments})", (product,), True)
+            relu = lines[chain[-1]].defines[0]
+            lines[chain[-1]] = Line(f"{relu} = {lines[chain[-2]].defines[0]}", (relu,), True)
         return lines
 
     def output(self, value: Any) -> str:

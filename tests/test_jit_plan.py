@@ -47,6 +47,7 @@ def test_a_loss_nobody_reads_is_not_computed_and_the_training_equals_eager():
     # The gradient of the mean starts from ones_like(loss) * 2 / n: a constant now.
     assert "mean" not in calls and "square" not in calls and "ones_like" not in calls
     assert "addmm" in calls and "softmax" in calls
+    assert "_addmm_activation" in calls and "relu" not in calls  # Linear then ReLU: one call
     for ours, theirs in zip(model.parameters(), eager_model.parameters(), strict=True):
         assert torch.equal(ours.tensor, theirs.tensor)
         assert torch.equal(ours.grad, theirs.grad)
@@ -263,3 +264,4 @@ def test_a_parameters_cached_views_follow_a_new_tensor():
         model[0].weight.tensor = torch.full((4, 3), value)  # new tensors of the same kind
         model[0].bias.tensor = torch.full((4,), value)
         model[2].weight.tensor.mul_(value)  # and one changed in place
+    assert "_addmm_activation" in replayed_calls(forward)  # relu of the transposed product
