@@ -265,3 +265,18 @@ def test_a_parameters_cached_views_follow_a_new_tensor():
         model[0].bias.tensor = torch.full((4,), value)
         model[2].weight.tensor.mul_(value)  # and one changed in place
     assert "_addmm_activation" in replayed_calls(forward)  # relu of the transposed product
+
+
+def test_a_product_read_again_after_its_relu_is_not_fused():
+    weight, bias = torch.randn(4, 3), torch.randn(4)
+
+    def layer(inputs):
+        product = torch.addmm(bias, inputs, weight.t())
+        return product.relu(), product * 2, torch.addmm(bias, inputs, weight.t()).t().relu()
+
+    jitted = jit(layer)
+    for _ in range(3):
+        inputs = torch.randn(5, 3)
+        for ours, theirs in zip(jitted(inputs), layer(inputs), strict=True):
+            assert torch.equal(ours, theirs)
+    assert replayed_calls(jitted).count("_addmm_activation") == 1  # the second product only
