@@ -74,6 +74,11 @@ MAY_RAISE_ON_DATA = (
 # Views of a parameter kept from one replay to the next while the parameter is the same tensor.
 CACHED_VIEWS = {"t", "unsqueeze", "transpose", "permute", "view", "expand", "squeeze"}
 FOLD_LIMIT = 1024  # elements: a tensor made from shapes alone, up to this size, becomes a constant
+# elements: a result up to this size is written into a buffer allocated once (out=); larger
+# ones cost more to compute than to allocate, and would hold memory between calls
+BUFFER_LIMIT = (
+    8192  # elements: a tensor made from shapes alone, up to this size, becomes a constant
+)
 OPAQUE_METHODS = ("step", "zero_grad")
 MAX_RECORDINGS = 8
 MAX_PLANS = 4  # per signature
@@ -84,6 +89,14 @@ _TENSOR_NAME = re.compile(r"\b[avx]\d+\b")
 _OPAQUE_CALL = re.compile(r"c\d+\(\)$")
 _MISSING = object()
 _RELU = (torch.relu, torch.Tensor.relu)
+_ALIAS = re.compile(r"(v\d+) = (v\d+)$")
+# Calls whose result a replay writes into a buffer, and the function with out= that does so.
+_OUT_FORMS = {
+    torch.addmm: torch.addmm, torch._addmm_activation: torch._addmm_activation,
+    torch.mm: torch.mm, torch.Tensor.mm: torch.mm, torch.Tensor.sign: torch.sign,
+    torch.Tensor.sub: torch.sub, torch.Tensor.mul: torch.mul, torch.Tensor.sum: torch.sum,
+    torch.Tensor.softmax: torch.softmax,
+}  # fmt: skip
 _OPTIMIZER_STEP = Optimizer.step
 _OPTIMIZER_ZERO_GRAD = Optimizer.zero_grad
 _GRAD_CLEARED = re.compile(r"(\S+\.grad) = None$")
@@ -232,6 +245,10 @@ class Recorder(TorchFunctionMode):
         self.shape_only: set[str | None] = set()  # names of tensors made from shapes alone
         # Small tensors made from shapes alone: name -> (line index, a copy of the value, storage)
         self.foldable: dict[str, tuple[int, torch.Tensor, int]] = {}
+        # name -> (its memory, (shape, strides, dtype, device), elements): for out= buffers
+        self.layouts: dict[str, tuple[int, tuple, int]] = {}
+        self.memories: dict[int, tuple[int, list]] = {}  # storage -> (its number, holders)
+        self.memory_numbers = itertools.count()
         self.mutated_storages: set[int] = set()
         self.from_data = True  # whether the call being bound read data
         self.inputs = flat
@@ -462,6 +479,16 @@ class Recorder(TorchFunctionMode):
     def name_tensor(self, tensor: torch.Tensor, prefix: str) -> str:
         name = f"{prefix}{next(self.count)}"
         self.named[id(tensor)] = (name, weakref.ref(tensor))
+        # Tensors alive together on one memory share it (views); a later tensor given memory
+        # that a freed one had does not.
+        storage = _storage(tensor)
+        memory, holders = self.memories.get(storage, (None, []))
+        if not any(holder() is not None for holder in holders):
+            memory, holders = next(self.memory_numbers), []
+        holders.append(weakref.ref(tensor))
+        self.memories[storage] = (memory, holders)
+        layout = (tuple(tensor.shape), tensor.stride(), tensor.dtype, tensor.device)
+        self.layouts[name] = (memory, layout, tensor.numel())
         if prefix == "v" and not self.from_data:
             self.shape_only.add(name)
         return name
@@ -654,6 +681,8 @@ class Recorder(TorchFunctionMode):
         guards = " or ".join(self.guards) or "False"
         lines = drop_unused(drop_overwritten(self.folded(returned)), returned)
         lines = self.fused(lines, returned)
+        if not self.torch_autograd:  # out= cannot record torch's autograd
+            lines = self.buffered(lines, returned)
         lines = free_after_last_use(lines, returned)
         if not self.torch_autograd:
             # torch's autograd has nothing to record (no tensor requires its grad): skip its
@@ -740,9 +769,48 @@ class Recorder(TorchFunctionMode):
             if len(chain) < 2 or lines[chain[-1]].func not in _RELU:
                 continue
             product = line.defines[0]
-            lines[index] = Line(f"{product} = {fused}({line.arguments})", (product,), True)
+            text = f"{product} = {fused}({line.arguments})"
+            lines[index] = Line(text, (product,), True, torch._addmm_activation, line.arguments)
             relu = lines[chain[-1]].defines[0]
             lines[chain[-1]] = Line(f"{relu} = {lines[chain[-2]].defines[0]}", (relu,), True)
+        return lines
+
+    def buffered(self, lines: list[Line], returned: str) -> list[Line]:
+        """Small results written into buffers allocated once (`out=`), each shared by results
+        whose lifetimes do not overlap, so a replay holds what eager mode holds at its peak.
+        Never a tensor that outlives the call (returned, a gradient) or shares its memory."""
+        groups = _MemoryGroups(self.layouts)
+        escaping = set(_TENSOR_NAME.findall(returned))
+        for line in lines:
+            alias = _ALIAS.match(line.text)
+            if alias is not None:
+                groups.join(alias.group(1), alias.group(2))
+            elif not line.defines and " = " in line.text:  # a Variable's .grad or .tensor set
+                escaping.update(_TENSOR_NAME.findall(line.text.split(" = ", 1)[1]))
+        last_use: dict[Any, int] = {}
+        for index, line in enumerate(lines):
+            for name in _TENSOR_NAME.findall(line.text):
+                last_use[groups.find(name)] = index
+        escaping = {groups.find(name) for name in escaping}
+        free: dict[tuple, list[str]] = {}  # layout -> buffers no result holds now
+        released: dict[int, list[tuple[tuple, str]]] = {}
+        lines = list(lines)
+        for index, line in enumerate(lines):
+            name = line.defines[0] if len(line.defines) == 1 else None
+            out = _OUT_FORMS.get(line.func) if line.pure and name in self.layouts else None
+            group = groups.find(name) if out is not None else None
+            _, layout, elements = self.layouts[name] if out is not None else (0, None, 0)
+            if out is not None and group not in escaping and elements <= BUFFER_LIMIT:
+                if out is torch.sum and "," not in line.arguments:
+                    pass  # sum of every element: no out= form
+                else:
+                    pool = free.setdefault(layout, [])
+                    buffer = pool.pop() if pool else self.constant(_empty(layout))
+                    text = f"{name} = {self.constant(out)}({line.arguments}, out={buffer})"
+                    lines[index] = line._replace(text=text)
+                    released.setdefault(last_use[group], []).append((layout, buffer))
+            for layout, buffer in released.pop(index, ()):
+                free.setdefault(layout, []).append(buffer)
         return lines
 
     def output(self, value: Any) -> str:
@@ -892,6 +960,30 @@ def _storage(tensor: torch.Tensor) -> int:
         return tensor.untyped_storage().data_ptr()
     except (RuntimeError, NotImplementedError):  # no storage (a sparse tensor, ...)
         return id(tensor)
+
+
+class _MemoryGroups:
+    """Names of tensors that share memory (views, one another's aliases), as disjoint sets."""
+
+    def __init__(self, layouts: dict[str, tuple[int, tuple, int]]) -> None:
+        self.parent: dict[Any, Any] = {}
+        for name, (storage, _, _) in layouts.items():
+            self.parent[name] = ("memory", storage)
+
+    def find(self, name: Any) -> Any:
+        while name in self.parent and self.parent[name] != name:
+            name = self.parent[name]
+        return name
+
+    def join(self, first: str, second: str) -> None:
+        root, other = self.find(first), self.find(second)
+        if root != other:
+            self.parent[root] = other
+
+
+def _empty(layout: tuple) -> torch.Tensor:
+    shape, strides, dtype, device = layout
+    return torch.empty_strided(shape, strides, dtype=dtype, device=device)
 
 
 def _refresh(cache: list, source: torch.Tensor, view: torch.Tensor) -> torch.Tensor:

@@ -149,7 +149,7 @@ def test_what_a_replay_leaves_behaves_as_an_eager_steps_tensors():
 def test_a_tensor_that_requires_torch_grad_is_replayed_with_torchs_autograd():
     @jit
     def doubled(inputs):
-        return inputs * 2
+        return (inputs * 2).sign() * 2
 
     for _ in range(4):
         inputs = torch.ones(3, requires_grad=True)
@@ -280,3 +280,29 @@ def test_a_product_read_again_after_its_relu_is_not_fused():
         for ours, theirs in zip(jitted(inputs), layer(inputs), strict=True):
             assert torch.equal(ours, theirs)
     assert replayed_calls(jitted).count("_addmm_activation") == 1  # the second product only
+
+
+def test_results_written_into_buffers_never_reach_the_caller():
+    # Intermediates are written into buffers allocated once; what the caller keeps (a result,
+    # a view of one, a gradient) is a new tensor on every call.
+    torch.manual_seed(0)
+    weight = Variable(torch.randn(3, 3))
+
+    def step(inputs):
+        weight.grad = None
+        product = torch.mm(inputs, weight.tensor)
+        signs = product.sign()
+        (Variable(inputs) @ weight).sum().backward()
+        return product.t(), signs * 2, (signs - 1).sum(1)
+
+    jitted = jit(step)
+    kept = []
+    for index in range(5):
+        inputs = torch.full((4, 3), float(index + 1))
+        kept.append((inputs, jitted(inputs), weight.grad))
+    for inputs, (view, doubled, total), grad in kept:
+        expected_view, expected_doubled, expected_total = step(inputs)
+        assert torch.equal(view, expected_view) and torch.equal(doubled, expected_doubled)
+        assert torch.equal(total, expected_total) and torch.equal(grad, weight.grad)
+    assert len({id(grad) for _, _, grad in kept}) == len(kept)
+    assert "out=" in next(iter(jitted.plans.values()))[0].source  # signs: in a buffer
