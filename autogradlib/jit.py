@@ -90,6 +90,10 @@ _OPAQUE_CALL = re.compile(r"c\d+\(\)$")
 _MISSING = object()
 _RELU = (torch.relu, torch.Tensor.relu)
 _ALIAS = re.compile(r"(v\d+) = (v\d+)$")
+_RESHAPES_IN_PLACE = {
+    "resize_", "resize_as_", "set_", "as_strided_", "t_", "transpose_", "squeeze_",
+    "unsqueeze_", "swapdims_", "swapaxes_",
+}  # fmt: skip
 # Calls whose result a replay writes into a buffer, and the function with out= that does so.
 _OUT_FORMS = {
     torch.addmm: torch.addmm, torch._addmm_activation: torch._addmm_activation,
@@ -680,7 +684,7 @@ class Recorder(TorchFunctionMode):
         returned = self.output(result)
         guards = " or ".join(self.guards) or "False"
         lines = drop_unused(drop_overwritten(self.folded(returned)), returned)
-        lines = self.fused(lines, returned)
+        lines = simplified_transposes(self.fused(lines, returned), returned)
         if not self.torch_autograd:  # out= cannot record torch's autograd
             lines = self.buffered(lines, returned)
         lines = free_after_last_use(lines, returned)
@@ -877,6 +881,35 @@ def _overwritten(slot: str, later: list[Line]) -> bool:
     return False
 
 
+def simplified_transposes(lines: list[Line], returned: str) -> list[Line]:
+    """A transpose taken again of the same tensor is the first one, and the transpose of a
+    transpose is the tensor itself (views of the same memory, the same layout), when nothing
+    changes a tensor's shape in place and the caller gets neither."""
+    if any(getattr(line.func, "__name__", "") in _RESHAPES_IN_PLACE for line in lines):
+        return lines
+    escaping = set(_TENSOR_NAME.findall(returned))
+    for line in lines:
+        if not line.defines and " = " in line.text:  # a Variable's .grad or .tensor set
+            escaping.update(_TENSOR_NAME.findall(line.text.split(" = ", 1)[1]))
+    same: dict[str, str] = {}  # alias -> the name it stands for
+    transposed: dict[str, str] = {}  # name -> the name of its transpose, and back
+    result = []
+    for line in lines:
+        alias = _ALIAS.match(line.text)
+        if alias is not None:
+            same[alias.group(1)] = same.get(alias.group(2), alias.group(2))
+        elif line.func is torch.Tensor.t and len(line.defines) == 1:
+            name, source = line.defines[0], same.get(line.arguments, line.arguments)
+            if source in transposed and name not in escaping:
+                line = Line(f"{name} = {transposed[source]}", (name,), True)
+                same[name] = transposed[source]
+            else:
+                transposed.setdefault(source, name)
+                transposed.setdefault(name, source)
+        result.append(line)
+    return result
+
+
 def drop_unused(lines: list[Line], returned: str) -> list[Line]:
     """The lines without those whose every name goes unused (the loss of a step that returns
     nothing, what only it needed, ...), last line first."""
@@ -895,7 +928,9 @@ def free_after_last_use(lines: list[Line], returned: str) -> list[str]:
     """The lines with `del name` after each tensor's last use, so that a replay holds no more
     memory than eager mode, which frees activations and gradients as backward passes them."""
     uses = [set(_TENSOR_NAME.findall(line.text)) for line in lines]
+    # A result in a buffer frees nothing: the buffer stays.
     kept = set(_TENSOR_NAME.findall(returned))
+    kept.update(line.defines[0] for line in lines if ", out=c" in line.text)
     last_use = {}
     for index, names in enumerate(uses):
         for name in names:

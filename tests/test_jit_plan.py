@@ -306,3 +306,21 @@ def test_results_written_into_buffers_never_reach_the_caller():
         assert torch.equal(total, expected_total) and torch.equal(grad, weight.grad)
     assert len({id(grad) for _, _, grad in kept}) == len(kept)
     assert "out=" in next(iter(jitted.plans.values()))[0].source  # signs: in a buffer
+
+
+def test_a_transpose_of_a_transpose_is_the_tensor_and_a_repeated_one_is_shared():
+    weight = torch.randn(3, 3)
+
+    def transposes(inputs):
+        twice = inputs.t().t()
+        first, second = inputs.t(), inputs.t()
+        return torch.mm(twice, weight) + torch.mm(first, second), second
+
+    jitted = jit(transposes)
+    for _ in range(4):
+        inputs = torch.randn(3, 3)
+        total, second = jitted(inputs)
+        expected_total, expected_second = transposes(inputs)
+        assert torch.equal(total, expected_total) and torch.equal(second, expected_second)
+        assert second is not inputs and second._base is inputs  # returned: a view of its own
+    assert replayed_calls(jitted).count("t") == 2  # the first transpose, and the returned one
