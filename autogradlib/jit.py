@@ -19,6 +19,13 @@ What is not a torch call is handled explicitly:
     None where it was not: the plan's guards fail before any work, the call runs eagerly and the
     next one records a plan for that case, kept beside the others;
   - a step that gives a module a new tensor, number or flag cannot be recorded.
+
+The plan is then rewritten, each rewrite keeping the numbers bit-identical (docs/performance.md,
+"jit"): unused calls dropped, small tensors made from shapes alone folded into constants,
+zero_grad() as the '.grad = None' it does and our optimizers' step() as their _update_group,
+views of parameters kept while the parameter is the same tensor, addmm then relu as one call,
+transposes of transposes removed, small results written into buffers allocated once (out=). A
+replay skips torch's autograd dispatch when no tensor requires torch's grad.
 """
 
 from __future__ import annotations
