@@ -183,7 +183,7 @@ class BackwardPass:
                 f"backward: the graph through {operator.label} was already released by an earlier "
                 "backward(); call the first backward with retain_graph=True to go through it again"
             )
-        for tensor, version in operator.versions:
+        for tensor, version, _ in operator.saved:
             if tensor._version != version:  # rare: only then the call that explains it
                 check_saved_versions(operator)
         if operator.hooks is not None:
@@ -250,7 +250,7 @@ class BackwardPass:
 def check_saved_versions(operator) -> None:
     """Raise if a tensor the operator saved for backward was changed in place since (as PyTorch's
     version counter does): its gradient would silently be wrong."""
-    for tensor, version in operator.versions:
+    for tensor, version, _ in operator.saved:
         if tensor._version != version:
             name = operator.saved_name(tensor)
             if name is None:
@@ -343,6 +343,7 @@ def initial_gradient(root, gradient, create_graph: bool = False):
                 f"has shape {tuple(tensor.shape)}; pass backward(gradient) of that shape"
             )
         gradient = torch.ones_like(tensor)
+        return Variable._from_tensor(gradient) if create_graph else gradient
     given = gradient if isinstance(gradient, Variable) else None
     gradient = getattr(gradient, "tensor", gradient)
     if not isinstance(gradient, torch.Tensor):

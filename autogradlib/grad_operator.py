@@ -10,7 +10,8 @@ from autogradlib.grad_mode import grad_mode
 
 _creation_order = itertools.count()
 _CONSTANT_TYPES = (torch.Tensor, int, float)
-Tensor = torch.Tensor  # a global lookup: saved_versions runs once per recorded operator
+Tensor = torch.Tensor  # a global lookup: snapshot_saved runs once per recorded operator
+OUTPUT = -1  # the role of a saved tensor that is the operator's output
 
 
 class GradOperator:
@@ -26,20 +27,13 @@ class GradOperator:
 
     # Graph structure lives in slots; what a subclass saves for backward lives in the instance
     # dict, so release() frees all of it at once without knowing the operator.
-    __slots__ = (
-        "__dict__",
-        "inputs",
-        "needs_input_grad",
-        "operand_ids",
-        "output_id",
-        "output_shape",
-        "sequence",
-    )
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "output_shape", "sequence")
     # Defaults read through the class until the engine sets them: apply() stays short.
     released = False
     retained = None
-    # (tensor, version) of each tensor forward saved, which backward checks is unchanged.
-    versions = ()
+    # (tensor, version, role) of each tensor forward saved: backward checks the version is
+    # unchanged; create_graph connects the tensor through its role (see snapshot_saved).
+    saved = ()
     # True where the output, even when a view, views memory that only this operator made, so
     # that in-place operations on it change nothing else (a chain's transposed output).
     output_view_is_private = False
@@ -121,12 +115,7 @@ class GradOperator:
             operator.needs_input_grad = needs_input_grad
             operator.sequence = next(_creation_order)
             operator.output_shape = output.shape
-            operator.versions = operator.saved_versions()
-
-            # Which saved tensors are operands or the output: what create_graph needs (ids are
-            # safe: an operand and a tensor made in forward are alive together, so never share one).
-            operator.operand_ids = tuple(map(id, tensors))
-            operator.output_id = id(output)
+            operator.saved = operator.snapshot_saved(tensors, needs_input_grad, output)
             variable.grad_op = operator
             variable.requires_grad = True
         else:
@@ -134,14 +123,28 @@ class GradOperator:
             variable.requires_grad = False
         return variable
 
-    def saved_versions(self) -> list:
-        """(tensor, version) of each tensor forward kept on self: an in-place change to one before
-        backward would make pass_grad wrong, so backward checks the versions first."""
-        return [
-            (value, value._version)
-            for value in self.__dict__.values()
-            if type(value) is Tensor or isinstance(value, Tensor)
-        ]
+    def snapshot_saved(self, operands: list, needs_input_grad: list, output) -> list:
+        """(tensor, version, role) of each tensor forward kept on self. An in-place change to one
+        before backward would make pass_grad wrong, so backward checks the versions first. The role
+        is OUTPUT, the index of the operand it is (one that needs a gradient, if several), or None
+        for a tensor forward made: what create_graph connects each to."""
+        saved = []
+        for value in self.__dict__.values():
+            if type(value) is not Tensor and not isinstance(value, Tensor):
+                continue
+            role = None
+            if value is output:
+                role = OUTPUT
+            else:
+                for index, operand in enumerate(operands):
+                    if operand is value:
+                        role = index
+                        if needs_input_grad[index]:
+                            break
+            # By identity, not through id(): making those ints on every operator was measured to
+            # grow a training's resident memory by a few hundred KiB (heap fragmentation).
+            saved.append((value, value._version, role))
+        return saved
 
     def saved_name(self, tensor: torch.Tensor) -> str | None:
         """The attribute under which forward kept `tensor` (for error messages), or None."""
@@ -185,13 +188,15 @@ class GradOperator:
         copy.output_shape = self.output_shape
         copy.sequence = self.sequence
         known = {}  # id(tensor) -> its Variable (None for a constant operand)
-        for tensor_id, source in zip(self.operand_ids, self.inputs, strict=True):
-            if tensor_id not in known or known[tensor_id] is None:
-                known[tensor_id] = source
-        known[self.output_id] = self
+        for tensor, _, role in self.saved:
+            if role == OUTPUT:
+                known[id(tensor)] = self
+            elif role is not None and known.get(id(tensor)) is None:  # an operand given twice
+                known[id(tensor)] = self.inputs[role]
 
         for name, value in self.__dict__.items():
-            setattr(copy, name, as_recorded(value, known))
+            if name != "saved":
+                setattr(copy, name, as_recorded(value, known))
         copy.rebuild_saved()
         for name, value in copy.__dict__.items():
             if name in self.constants:
