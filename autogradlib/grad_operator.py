@@ -2,6 +2,8 @@
 
 import itertools
 import weakref
+from itertools import repeat
+from operator import attrgetter, is_
 
 import torch
 
@@ -11,7 +13,7 @@ from autogradlib.grad_mode import grad_mode
 _creation_order = itertools.count()
 _CONSTANT_TYPES = (torch.Tensor, int, float)
 Tensor = torch.Tensor  # a global lookup: snapshot_saved runs once per recorded operator
-OUTPUT = -1  # the role of a saved tensor that is the operator's output
+version_of = attrgetter("_version")
 
 
 class GradOperator:
@@ -31,9 +33,9 @@ class GradOperator:
     # Defaults read through the class until the engine sets them: apply() stays short.
     released = False
     retained = None
-    # (tensor, version, role) of each tensor forward saved: backward checks the version is
-    # unchanged; create_graph connects the tensor through its role (see snapshot_saved).
-    saved = ()
+    # What forward saved: (tensors, their versions then, the operands among them, the output if
+    # among them). See snapshot_saved.
+    saved = ((), (), (), None)
     # True where the output, even when a view, views memory that only this operator made, so
     # that in-place operations on it change nothing else (a chain's transposed output).
     output_view_is_private = False
@@ -115,7 +117,7 @@ class GradOperator:
             operator.needs_input_grad = needs_input_grad
             operator.sequence = next(_creation_order)
             operator.output_shape = output.shape
-            operator.saved = operator.snapshot_saved(tensors, needs_input_grad, output)
+            operator.saved = operator.snapshot_saved(tensors, output)
             variable.grad_op = operator
             variable.requires_grad = True
         else:
@@ -123,32 +125,28 @@ class GradOperator:
             variable.requires_grad = False
         return variable
 
-    def snapshot_saved(self, operands: list, needs_input_grad: list, output) -> list:
-        """(tensor, version, role) of each tensor forward kept on self. An in-place change to one
-        before backward would make pass_grad wrong, so backward checks the versions first. The role
-        is OUTPUT, the index of the operand it is (one that needs a gradient, if several), or None
-        for a tensor forward made: what create_graph connects each to."""
-        saved = []
-        for value in self.__dict__.values():
-            if type(value) is not Tensor and not isinstance(value, Tensor):
-                continue
-            role = None
-            if value is output:
-                role = OUTPUT
-            else:
-                for index, operand in enumerate(operands):
-                    if operand is value:
-                        role = index
-                        if needs_input_grad[index]:
-                            break
-            # By identity, not through id(): making those ints on every operator was measured to
-            # grow a training's resident memory by a few hundred KiB (heap fragmentation).
-            saved.append((value, value._version, role))
-        return saved
+    def snapshot_saved(self, operands: list, output) -> tuple:
+        """(tensors, versions, kept operands, kept output) for the tensors forward kept on self. An
+        in-place change to one before backward would make pass_grad wrong, so backward checks the
+        versions first. The operands and the output that are among them (None for the others) are
+        what create_graph connects to the graph."""
+        tensors = [value for value in self.__dict__.values() if isinstance(value, Tensor)]
+        # Found by identity, never through id(): making those ints on every operator was measured
+        # to grow a training's resident memory by a few hundred KiB (heap fragmentation).
+        kept = [
+            operand if any(map(is_, tensors, repeat(operand))) else None for operand in operands
+        ]
+        kept_output = output if any(map(is_, tensors, repeat(output))) else None
+        return tensors, tuple(map(version_of, tensors)), kept, kept_output
 
     def saved_name(self, tensor: torch.Tensor) -> str | None:
         """The attribute under which forward kept `tensor` (for error messages), or None."""
         return next((name for name, value in vars(self).items() if value is tensor), None)
+
+    def pass_grad_on_variables(self, grad_output: "Variable") -> tuple:
+        """pass_grad's formulas on Variables (see pass_grad_recorded): pass_grad itself, unless an
+        operator's pass_grad uses tensor-only operations (in-place ones, say) for speed."""
+        return self.pass_grad(grad_output)
 
     def pass_grad_recorded(self, grad_output: "Variable") -> tuple:
         """pass_grad on Variables, for create_graph=True: it runs on a copy of this operator whose
@@ -157,7 +155,7 @@ class GradOperator:
         start = next(_creation_order)
         copy = self.recorded_copy()
         try:
-            grads = copy.pass_grad(grad_output)
+            grads = copy.pass_grad_on_variables(grad_output)
         except (AttributeError, TypeError) as error:
             # A pass_grad that calls what Variables lack (a raw torch function, a tensor method).
             raise GraphError(
@@ -188,11 +186,12 @@ class GradOperator:
         copy.output_shape = self.output_shape
         copy.sequence = self.sequence
         known = {}  # id(tensor) -> its Variable (None for a constant operand)
-        for tensor, _, role in self.saved:
-            if role == OUTPUT:
-                known[id(tensor)] = self
-            elif role is not None and known.get(id(tensor)) is None:  # an operand given twice
-                known[id(tensor)] = self.inputs[role]
+        _, _, kept, kept_output = self.saved
+        for tensor, source in zip(kept, self.inputs, strict=True):
+            if tensor is not None and known.get(id(tensor)) is None:  # an operand given twice
+                known[id(tensor)] = source
+        if kept_output is not None:
+            known[id(kept_output)] = self
 
         for name, value in self.__dict__.items():
             if name != "saved":

@@ -1,6 +1,6 @@
 """ChainOperator: a run of layers recorded as one operator, each layer still its own operator."""
 
-from autogradlib.grad_operator import OUTPUT, GradOperator
+from autogradlib.grad_operator import GradOperator, version_of
 
 
 class ChainOperator(GradOperator):
@@ -48,17 +48,17 @@ class ChainOperator(GradOperator):
         grads[0] = None if grad_output is None else grad_output.contiguous()
         return tuple(grads)
 
-    def snapshot_saved(self, operands: list, needs_input_grad: list, output) -> list:
+    def snapshot_saved(self, operands: list, output) -> tuple:
         """The operands, and the output if the last stage saved it: the only saved tensors that
         code outside the chain can change (what the stages made inside forward, no one else sees).
         Cheaper than looking through every stage (this runs at every step of a Sequential); a
         change to an operand that no stage saved (a bias) is let through at backward, where
         saved_name says None."""
-        saved = [(tensor, tensor._version, index) for index, tensor in enumerate(operands)]
         last_stage = self.operators[-1][0]
         if any(value is output for value in last_stage.__dict__.values()):
-            saved.append((output, output._version, OUTPUT))
-        return saved
+            tensors = [*operands, output]
+            return tensors, tuple(map(version_of, tensors)), operands, output
+        return operands, tuple(map(version_of, operands)), operands, None
 
     def saved_name(self, tensor) -> str | None:
         for index, (operator, _, _) in enumerate(self.operators):
