@@ -16,7 +16,7 @@ import torch
 
 from autogradlib import anomaly, hooks
 from autogradlib.errors import DTypeError, GraphError, ShapeError
-from autogradlib.grad_mode import enable_grad
+from autogradlib.grad_mode import enable_grad, grad_mode
 from autogradlib.grad_operator import GradOperator, version_of
 
 
@@ -157,6 +157,10 @@ class BackwardPass:
         self.heap: list = []
 
     def run(self, starts: list) -> None:
+        if self.create_graph and not grad_mode.enabled:
+            with enable_grad():  # the gradients are recorded, even when called under no_grad()
+                self.run(starts)
+            return
         pending, heap = self.pending, self.heap
         for operator, gradient in starts:
             if operator in pending:
@@ -164,14 +168,6 @@ class BackwardPass:
             else:
                 pending[operator] = gradient
                 heappush(heap, (-operator.sequence, operator))
-        if self.create_graph:
-            with enable_grad():
-                self.drain()
-        else:
-            self.drain()
-
-    def drain(self) -> None:
-        heap, pending = self.heap, self.pending
         while heap:
             operator = heappop(heap)[1]
             self.run_operator(operator, pending.pop(operator))
