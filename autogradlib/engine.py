@@ -16,8 +16,8 @@ import torch
 
 from autogradlib import anomaly, hooks
 from autogradlib.errors import DTypeError, GraphError, ShapeError
-from autogradlib.grad_mode import enable_grad
-from autogradlib.grad_operator import GradOperator
+from autogradlib.grad_mode import enable_grad, grad_mode
+from autogradlib.grad_operator import GradOperator, version_of
 
 
 def run_backward(
@@ -157,6 +157,10 @@ class BackwardPass:
         self.heap: list = []
 
     def run(self, starts: list) -> None:
+        if self.create_graph and not grad_mode.enabled:
+            with enable_grad():  # the gradients are recorded, even when called under no_grad()
+                self.run(starts)
+            return
         pending, heap = self.pending, self.heap
         for operator, gradient in starts:
             if operator in pending:
@@ -164,14 +168,6 @@ class BackwardPass:
             else:
                 pending[operator] = gradient
                 heappush(heap, (-operator.sequence, operator))
-        if self.create_graph:
-            with enable_grad():
-                self.drain()
-        else:
-            self.drain()
-
-    def drain(self) -> None:
-        heap, pending = self.heap, self.pending
         while heap:
             operator = heappop(heap)[1]
             self.run_operator(operator, pending.pop(operator))
@@ -183,9 +179,9 @@ class BackwardPass:
                 f"backward: the graph through {operator.label} was already released by an earlier "
                 "backward(); call the first backward with retain_graph=True to go through it again"
             )
-        for tensor, version in operator.versions:
-            if tensor._version != version:  # rare: only then the call that explains it
-                check_saved_versions(operator)
+        tensors, versions, _, _ = operator.saved
+        if tuple(map(version_of, tensors)) != versions:  # rare: only then the explanation
+            check_saved_versions(operator)
         if operator.hooks is not None:
             grad_output = hooks.run_operator_hooks(operator, grad_output)
         if operator.retained is not None:
@@ -211,6 +207,7 @@ class BackwardPass:
         if anomaly.enabled:
             anomaly.check_backward(operator, grads)
         pending, heap = self.pending, self.heap
+        plain = wanted is None and not self.create_graph and not hooks.leaf_hooks
         for source, grad in zip(sources, grads, strict=False):  # lengths checked above
             if grad is None or source is None:
                 continue
@@ -229,16 +226,8 @@ class BackwardPass:
             shape = source.tensor.shape  # a leaf
             if grad.shape != shape:
                 grad = sum_to_shape(grad, shape, operator.label)
-            if wanted is not None:  # grad(): only the leaves asked about, nothing accumulated
-                if id(source) in wanted.leaves:
-                    if hooks.leaf_hooks:
-                        grad = hooks.run_leaf_hooks(source, grad)
-                    wanted.add(id(source), grad)
-                continue
-            if hooks.leaf_hooks:
-                grad = hooks.run_leaf_hooks(source, grad)
-            if self.create_graph:
-                accumulate_into_leaf(source, grad, shared=False)
+            if not plain:
+                self.leaf_gradient(source, grad)
             elif source.grad is None and grad is not grad_output and not grad._is_view():
                 source.grad = grad  # the common case, inline: a leaf's first, unshared gradient
             else:
@@ -246,11 +235,25 @@ class BackwardPass:
         if not self.retain_graph:
             operator.release()
 
+    def leaf_gradient(self, leaf, grad) -> None:
+        """A leaf's gradient under grad() (kept for the leaves asked about, never accumulated),
+        hooks, or create_graph (accumulated as a recorded Variable)."""
+        wanted = self.wanted
+        if wanted is not None and id(leaf) not in wanted.leaves:
+            return
+        if hooks.leaf_hooks:
+            grad = hooks.run_leaf_hooks(leaf, grad)
+        if wanted is not None:
+            wanted.add(id(leaf), grad)
+        else:
+            accumulate_into_leaf(leaf, grad, shared=not self.create_graph)
+
 
 def check_saved_versions(operator) -> None:
     """Raise if a tensor the operator saved for backward was changed in place since (as PyTorch's
     version counter does): its gradient would silently be wrong."""
-    for tensor, version in operator.versions:
+    tensors, versions, _, _ = operator.saved
+    for tensor, version in zip(tensors, versions, strict=True):
         if tensor._version != version:
             name = operator.saved_name(tensor)
             if name is None:
@@ -343,6 +346,7 @@ def initial_gradient(root, gradient, create_graph: bool = False):
                 f"has shape {tuple(tensor.shape)}; pass backward(gradient) of that shape"
             )
         gradient = torch.ones_like(tensor)
+        return Variable._from_tensor(gradient) if create_graph else gradient
     given = gradient if isinstance(gradient, Variable) else None
     gradient = getattr(gradient, "tensor", gradient)
     if not isinstance(gradient, torch.Tensor):

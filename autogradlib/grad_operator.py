@@ -2,6 +2,8 @@
 
 import itertools
 import weakref
+from itertools import repeat
+from operator import attrgetter, is_
 
 import torch
 
@@ -10,7 +12,8 @@ from autogradlib.grad_mode import grad_mode
 
 _creation_order = itertools.count()
 _CONSTANT_TYPES = (torch.Tensor, int, float)
-Tensor = torch.Tensor  # a global lookup: saved_versions runs once per recorded operator
+Tensor = torch.Tensor  # a global lookup: snapshot_saved runs once per recorded operator
+version_of = attrgetter("_version")
 
 
 class GradOperator:
@@ -26,20 +29,13 @@ class GradOperator:
 
     # Graph structure lives in slots; what a subclass saves for backward lives in the instance
     # dict, so release() frees all of it at once without knowing the operator.
-    __slots__ = (
-        "__dict__",
-        "inputs",
-        "needs_input_grad",
-        "operand_ids",
-        "output_id",
-        "output_shape",
-        "sequence",
-    )
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "output_shape", "sequence")
     # Defaults read through the class until the engine sets them: apply() stays short.
     released = False
     retained = None
-    # (tensor, version) of each tensor forward saved, which backward checks is unchanged.
-    versions = ()
+    # What forward saved: (tensors, their versions then, the operands among them, the output if
+    # among them). See snapshot_saved.
+    saved = ((), (), (), None)
     # True where the output, even when a view, views memory that only this operator made, so
     # that in-place operations on it change nothing else (a chain's transposed output).
     output_view_is_private = False
@@ -121,12 +117,7 @@ class GradOperator:
             operator.needs_input_grad = needs_input_grad
             operator.sequence = next(_creation_order)
             operator.output_shape = output.shape
-            operator.versions = operator.saved_versions()
-
-            # Which saved tensors are operands or the output: what create_graph needs (ids are
-            # safe: an operand and a tensor made in forward are alive together, so never share one).
-            operator.operand_ids = tuple(map(id, tensors))
-            operator.output_id = id(output)
+            operator.saved = operator.snapshot_saved(tensors, output)
             variable.grad_op = operator
             variable.requires_grad = True
         else:
@@ -134,18 +125,28 @@ class GradOperator:
             variable.requires_grad = False
         return variable
 
-    def saved_versions(self) -> list:
-        """(tensor, version) of each tensor forward kept on self: an in-place change to one before
-        backward would make pass_grad wrong, so backward checks the versions first."""
-        return [
-            (value, value._version)
-            for value in self.__dict__.values()
-            if type(value) is Tensor or isinstance(value, Tensor)
+    def snapshot_saved(self, operands: list, output) -> tuple:
+        """(tensors, versions, kept operands, kept output) for the tensors forward kept on self. An
+        in-place change to one before backward would make pass_grad wrong, so backward checks the
+        versions first. The operands and the output that are among them (None for the others) are
+        what create_graph connects to the graph."""
+        tensors = [value for value in self.__dict__.values() if isinstance(value, Tensor)]
+        # Found by identity, never through id(): making those ints on every operator was measured
+        # to grow a training's resident memory by a few hundred KiB (heap fragmentation).
+        kept = [
+            operand if any(map(is_, tensors, repeat(operand))) else None for operand in operands
         ]
+        kept_output = output if any(map(is_, tensors, repeat(output))) else None
+        return tensors, tuple(map(version_of, tensors)), kept, kept_output
 
     def saved_name(self, tensor: torch.Tensor) -> str | None:
         """The attribute under which forward kept `tensor` (for error messages), or None."""
         return next((name for name, value in vars(self).items() if value is tensor), None)
+
+    def pass_grad_on_variables(self, grad_output: "Variable") -> tuple:
+        """pass_grad's formulas on Variables (see pass_grad_recorded): pass_grad itself, unless an
+        operator's pass_grad uses tensor-only operations (in-place ones, say) for speed."""
+        return self.pass_grad(grad_output)
 
     def pass_grad_recorded(self, grad_output: "Variable") -> tuple:
         """pass_grad on Variables, for create_graph=True: it runs on a copy of this operator whose
@@ -154,7 +155,7 @@ class GradOperator:
         start = next(_creation_order)
         copy = self.recorded_copy()
         try:
-            grads = copy.pass_grad(grad_output)
+            grads = copy.pass_grad_on_variables(grad_output)
         except (AttributeError, TypeError) as error:
             # A pass_grad that calls what Variables lack (a raw torch function, a tensor method).
             raise GraphError(
@@ -185,13 +186,16 @@ class GradOperator:
         copy.output_shape = self.output_shape
         copy.sequence = self.sequence
         known = {}  # id(tensor) -> its Variable (None for a constant operand)
-        for tensor_id, source in zip(self.operand_ids, self.inputs, strict=True):
-            if tensor_id not in known or known[tensor_id] is None:
-                known[tensor_id] = source
-        known[self.output_id] = self
+        _, _, kept, kept_output = self.saved
+        for tensor, source in zip(kept, self.inputs, strict=True):
+            if tensor is not None and known.get(id(tensor)) is None:  # an operand given twice
+                known[id(tensor)] = source
+        if kept_output is not None:
+            known[id(kept_output)] = self
 
         for name, value in self.__dict__.items():
-            setattr(copy, name, as_recorded(value, known))
+            if name != "saved":
+                setattr(copy, name, as_recorded(value, known))
         copy.rebuild_saved()
         for name, value in copy.__dict__.items():
             if name in self.constants:

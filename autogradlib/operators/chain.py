@@ -1,6 +1,6 @@
 """ChainOperator: a run of layers recorded as one operator, each layer still its own operator."""
 
-from autogradlib.grad_operator import GradOperator
+from autogradlib.grad_operator import GradOperator, version_of
 
 
 class ChainOperator(GradOperator):
@@ -17,8 +17,6 @@ class ChainOperator(GradOperator):
     output_view_is_private = True  # a transposed view of the last stage's own product
 
     def forward(self, x, *parameters, stages):
-        watched = (x, *parameters)
-
         self.x, self.parameters = x, parameters  # what create_graph recomputes the stages from
         operators = []
         end = 1  # operand positions: x is operand 0, the parameters follow
@@ -32,9 +30,6 @@ class ChainOperator(GradOperator):
         # With tall inputs the output may be a transposed view (see LinearOperator): copying it
         # to torch's layout would cost 5% of a full-batch step, as the loss and this chain's
         # backward would then meet two layouts. Variable.view copies where it must.
-        if any(value is x for value in vars(operators[-1][0]).values()):
-            watched += (x,)  # the last stage saved the output (kept no longer than it does)
-        self.watched = watched
         return x
 
     def pass_grad(self, grad_output):
@@ -53,13 +48,17 @@ class ChainOperator(GradOperator):
         grads[0] = None if grad_output is None else grad_output.contiguous()
         return tuple(grads)
 
-    def saved_versions(self) -> list:
-        """The versions of the operands and the output (if saved), the only saved tensors that
-        code outside the chain can change: what the stages made inside forward, no one else sees.
+    def snapshot_saved(self, operands: list, output) -> tuple:
+        """The operands, and the output if the last stage saved it: the only saved tensors that
+        code outside the chain can change (what the stages made inside forward, no one else sees).
         Cheaper than looking through every stage (this runs at every step of a Sequential); a
         change to an operand that no stage saved (a bias) is let through at backward, where
         saved_name says None."""
-        return [(tensor, tensor._version) for tensor in self.watched]
+        last_stage = self.operators[-1][0]
+        if any(value is output for value in last_stage.__dict__.values()):
+            tensors = [*operands, output]
+            return tensors, tuple(map(version_of, tensors)), operands, output
+        return operands, tuple(map(version_of, operands)), operands, None
 
     def saved_name(self, tensor) -> str | None:
         for index, (operator, _, _) in enumerate(self.operators):

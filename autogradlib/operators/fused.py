@@ -31,8 +31,6 @@ class LinearOperator(GradOperator):
         return output if bias is None else output + bias
 
     def pass_grad(self, grad_output):
-        if type(grad_output) is not torch.Tensor:
-            return self._pass_grad_recorded(grad_output)
         needs = self.needs_input_grad
         x, grad_rows = self.x, grad_output
         if x.dim() != 2:
@@ -52,8 +50,8 @@ class LinearOperator(GradOperator):
             return grad_x, grad_weight
         return grad_x, grad_weight, grad_rows.sum(0) if needs[2] else None
 
-    def _pass_grad_recorded(self, grad_output):
-        """The same formulas in Variable operations, for create_graph."""
+    def pass_grad_on_variables(self, grad_output):
+        """The same formulas in Variable operations, in torch's layout."""
         needs, x, weight = self.needs_input_grad, self.x, self.weight
         grad_rows = grad_output.reshape(-1, grad_output.shape[-1])
         grads = [

@@ -81,9 +81,10 @@ class ReLUOperator(GradOperator):
     def pass_grad(self, grad_output):
         # sign(out) is the 0/1 mask as floats: several times faster than a boolean mask on CPU.
         # mul_ writes into that fresh mask, never into grad_output, which other branches may share.
-        if type(grad_output) is torch.Tensor:
-            return (self.output.sign().mul_(grad_output),)
-        return (self.output.sign() * grad_output,)  # recorded (create_graph)
+        return (self.output.sign().mul_(grad_output),)
+
+    def pass_grad_on_variables(self, grad_output):
+        return (self.output.sign() * grad_output,)
 
 
 class SigmoidOperator(GradOperator):

@@ -116,12 +116,13 @@ class SoftmaxOperator(GradOperator):
         return self.output
 
     def pass_grad(self, grad_output):
-        output = self.output
-        weighted = grad_output * output
-        if type(weighted) is not torch.Tensor:
-            return (weighted - output * weighted.sum(self.dim, keepdim=True),)  # recorded
+        weighted = grad_output * self.output
         # In place into `weighted`, which is this operator's own: one tensor fewer.
-        return (weighted.addcmul_(output, weighted.sum(self.dim, keepdim=True), value=-1),)
+        return (weighted.addcmul_(self.output, weighted.sum(self.dim, keepdim=True), value=-1),)
+
+    def pass_grad_on_variables(self, grad_output):
+        weighted = grad_output * self.output
+        return (weighted - self.output * weighted.sum(self.dim, keepdim=True),)
 
 
 class LogSoftmaxOperator(GradOperator):
