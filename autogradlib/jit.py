@@ -692,6 +692,7 @@ class Recorder(TorchFunctionMode):
         guards = " or ".join(self.guards) or "False"
         lines = drop_unused(drop_overwritten(self.folded(returned)), returned)
         lines = simplified_transposes(self.fused(lines, returned), returned)
+        lines = drop_unused(lines, returned)  # a transpose now read by nobody
         if not self.torch_autograd:  # out= cannot record torch's autograd
             lines = self.buffered(lines, returned)
         lines = free_after_last_use(lines, returned)

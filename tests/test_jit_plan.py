@@ -312,7 +312,7 @@ def test_a_transpose_of_a_transpose_is_the_tensor_and_a_repeated_one_is_shared()
     weight = torch.randn(3, 3)
 
     def transposes(inputs):
-        twice = inputs.t().t()
+        twice = inputs.t().t()  # the inner transpose is then read by nobody
         first, second = inputs.t(), inputs.t()
         return torch.mm(twice, weight) + torch.mm(first, second), second
 
@@ -324,3 +324,16 @@ def test_a_transpose_of_a_transpose_is_the_tensor_and_a_repeated_one_is_shared()
         assert torch.equal(total, expected_total) and torch.equal(second, expected_second)
         assert second is not inputs and second._base is inputs  # returned: a view of its own
     assert replayed_calls(jitted).count("t") == 2  # the first transpose, and the returned one
+
+
+def test_a_transpose_left_unread_by_the_simplification_is_dropped():
+    weight = torch.randn(3, 3)
+
+    def twice(inputs):
+        return torch.mm(inputs.t().t(), weight)
+
+    jitted = jit(twice)
+    for _ in range(3):
+        inputs = torch.randn(3, 3)
+        assert torch.equal(jitted(inputs), twice(inputs))
+    assert "t" not in replayed_calls(jitted)
