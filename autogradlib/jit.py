@@ -97,6 +97,7 @@ _OPAQUE_CALL = re.compile(r"c\d+\(\)$")
 _MISSING = object()
 _RELU = (torch.relu, torch.Tensor.relu)
 _ALIAS = re.compile(r"(v\d+) = (v\d+)$")
+_CONSTANT = re.compile(r"v\d+ = c\d+$")
 _RESHAPES_IN_PLACE = {
     "resize_", "resize_as_", "set_", "as_strided_", "t_", "transpose_", "squeeze_",
     "unsqueeze_", "swapdims_", "swapaxes_",
@@ -932,13 +933,31 @@ def drop_unused(lines: list[Line], returned: str) -> list[Line]:
     return kept[::-1]
 
 
+def held_elsewhere(lines: list[Line]) -> set[str]:
+    """Names whose tensors something outlasting the call holds (the caller's arguments, a
+    Variable, a buffer, a cached view, a constant), and aliases and transposes of those: deleting
+    them would free nothing."""
+    held = set()
+    for line in lines:
+        held.update(name for name in _TENSOR_NAME.findall(line.text) if name[0] in "ax")
+        if not line.defines and " = " in line.text:  # a Variable's .grad or .tensor set
+            held.update(_TENSOR_NAME.findall(line.text.split(" = ", 1)[1]))
+        elif len(line.defines) == 1:
+            name, text = line.defines[0], line.text
+            alias = _ALIAS.match(text)
+            source = alias.group(2) if alias else line.arguments
+            owned = ", out=c" in text or "_refresh(" in text or _CONSTANT.match(text)
+            viewed = (alias or line.func is torch.Tensor.t) and source in held
+            if owned or viewed:
+                held.add(name)
+    return held
+
+
 def free_after_last_use(lines: list[Line], returned: str) -> list[str]:
     """The lines with `del name` after each tensor's last use, so that a replay holds no more
     memory than eager mode, which frees activations and gradients as backward passes them."""
     uses = [set(_TENSOR_NAME.findall(line.text)) for line in lines]
-    # A result in a buffer frees nothing: the buffer stays.
-    kept = set(_TENSOR_NAME.findall(returned))
-    kept.update(line.defines[0] for line in lines if ", out=c" in line.text)
+    kept = set(_TENSOR_NAME.findall(returned)) | held_elsewhere(lines)
     last_use = {}
     for index, names in enumerate(uses):
         for name in names:
