@@ -645,12 +645,17 @@ class Recorder(TorchFunctionMode):
         lines = [f"{name}._opt_called = True"]
         for index, params in enumerate(updated):
             if params:
-                leaves = [self.leaf_names[id(param)] for param in params]
-                tensors = ", ".join(f"{leaf}.tensor" for leaf in leaves)
-                grads = ", ".join(f"{leaf}.grad" for leaf in leaves)
+                # The plan's own names where it has them (no attribute to read), as they are now
+                tensors = ", ".join(self.current(param, "tensor") for param in params)
+                grads = ", ".join(self.current(param, "grad") for param in params)
                 group = f"{name}.param_groups[{index}]"
                 lines.append(f"{update}({group}, {self.constant(params)}, [{tensors}], [{grads}])")
         return "\n".join(lines)
+
+    def current(self, leaf: Variable, attribute: str) -> str:
+        """An expression for the leaf's tensor or gradient as it is at this point of the plan."""
+        name = self.name_of(getattr(leaf, attribute))
+        return name or f"{self.leaf_names[id(leaf)]}.{attribute}"
 
     def before_backward(self, root: Variable) -> None:
         """Know every leaf this backward writes a gradient to, as it is before."""
