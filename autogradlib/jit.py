@@ -77,6 +77,7 @@ SHAPE_ONLY_CALLS = {"ones_like", "zeros_like", "full_like", "new_ones", "new_zer
 MAY_RAISE_ON_DATA = (
     "index", "gather", "scatter", "take", "put", "embedding", "nll", "cross_entropy", "one_hot",
     "bincount", "histc", "searchsorted", "cholesky", "inverse", "solve", "lu", "_assert",
+    "__getitem__", "masked_scatter",
 )  # fmt: skip
 # Views of a parameter kept from one replay to the next while the parameter is the same tensor.
 CACHED_VIEWS = {"t", "unsqueeze", "transpose", "permute", "view", "expand", "squeeze"}

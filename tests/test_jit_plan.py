@@ -337,3 +337,15 @@ def test_a_transpose_left_unread_by_the_simplification_is_dropped():
         inputs = torch.randn(3, 3)
         assert torch.equal(jitted(inputs), twice(inputs))
     assert "t" not in replayed_calls(jitted)
+
+
+def test_an_unused_index_out_of_range_still_raises_as_in_eager():
+    @jit
+    def pick(inputs, indices):
+        inputs[indices]  # unused, but it checks the indices
+        return inputs * 2
+
+    for _ in range(3):
+        pick(torch.ones(3), torch.tensor([0, 2]))
+    with pytest.raises(IndexError):
+        pick(torch.ones(3), torch.tensor([0, 5]))
