@@ -84,9 +84,7 @@ CACHED_VIEWS = {"t", "unsqueeze", "transpose", "permute", "view", "expand", "squ
 FOLD_LIMIT = 1024  # elements: a tensor made from shapes alone, up to this size, becomes a constant
 # elements: a result up to this size is written into a buffer allocated once (out=); larger
 # ones cost more to compute than to allocate, and would hold memory between calls
-BUFFER_LIMIT = (
-    8192  # elements: a tensor made from shapes alone, up to this size, becomes a constant
-)
+BUFFER_LIMIT = 8192
 OPAQUE_METHODS = ("step", "zero_grad")
 MAX_RECORDINGS = 8
 MAX_PLANS = 4  # per signature
@@ -607,7 +605,8 @@ class Recorder(TorchFunctionMode):
             result = method(owner, *args, **kwargs)
         finally:
             self.opaque_depth -= 1
-        if method is _OPTIMIZER_ZERO_GRAD and bool([*values, True][0]):
+        set_to_none = values[0] if values else True
+        if method is _OPTIMIZER_ZERO_GRAD and set_to_none:
             self.guard_groups(owner)
             self.sync()  # `.grad = None` lines: no call, and overwritten ones are dropped
             return result
@@ -819,15 +818,14 @@ class Recorder(TorchFunctionMode):
             out = _OUT_FORMS.get(line.func) if line.pure and name in self.layouts else None
             group = groups.find(name) if out is not None else None
             _, layout, elements = self.layouts[name] if out is not None else (0, None, 0)
-            if out is not None and group not in escaping and elements <= BUFFER_LIMIT:
-                if out is torch.sum and "," not in line.arguments:
-                    pass  # sum of every element: no out= form
-                else:
-                    pool = free.setdefault(layout, [])
-                    buffer = pool.pop() if pool else self.constant(_empty(layout))
-                    text = f"{name} = {self.constant(out)}({line.arguments}, out={buffer})"
-                    lines[index] = line._replace(text=text)
-                    released.setdefault(last_use[group], []).append((layout, buffer))
+            whole_sum = out is torch.sum and "," not in line.arguments  # no out= form
+            owned = group not in escaping and elements <= BUFFER_LIMIT and not whole_sum
+            if out is not None and owned:
+                pool = free.setdefault(layout, [])
+                buffer = pool.pop() if pool else self.constant(_empty(layout))
+                text = f"{name} = {self.constant(out)}({line.arguments}, out={buffer})"
+                lines[index] = line._replace(text=text)
+                released.setdefault(last_use[group], []).append((layout, buffer))
             for layout, buffer in released.pop(index, ()):
                 free.setdefault(layout, []).append(buffer)
         return lines
@@ -1035,8 +1033,8 @@ class _MemoryGroups:
 
     def __init__(self, layouts: dict[str, tuple[int, tuple, int]]) -> None:
         self.parent: dict[Any, Any] = {}
-        for name, (storage, _, _) in layouts.items():
-            self.parent[name] = ("memory", storage)
+        for name, (memory, _, _) in layouts.items():
+            self.parent[name] = ("memory", memory)
 
     def find(self, name: Any) -> Any:
         while name in self.parent and self.parent[name] != name:
