@@ -498,8 +498,11 @@ class Recorder(TorchFunctionMode):
             memory, holders = next(self.memory_numbers), []
         holders.append(weakref.ref(tensor))
         self.memories[storage] = (memory, holders)
-        layout = (tuple(tensor.shape), tensor.stride(), tensor.dtype, tensor.device)
-        self.layouts[name] = (memory, layout, tensor.numel())
+        if tensor.layout is torch.strided and not tensor.is_nested:
+            layout = (tuple(tensor.shape), tensor.stride(), tensor.dtype, tensor.device)
+            self.layouts[name] = (memory, layout, tensor.numel())
+        else:  # sparse, nested, ...: never in a buffer
+            self.layouts[name] = (memory, None, BUFFER_LIMIT + 1)
         if prefix == "v" and not self.from_data:
             self.shape_only.add(name)
         return name

@@ -349,3 +349,13 @@ def test_an_unused_index_out_of_range_still_raises_as_in_eager():
         pick(torch.ones(3), torch.tensor([0, 2]))
     with pytest.raises(IndexError):
         pick(torch.ones(3), torch.tensor([0, 5]))
+
+
+def test_a_sparse_intermediate_is_recorded_and_replayed():
+    @jit
+    def dense_sum(inputs):
+        return (inputs.to_sparse() * 2).to_dense().sum(0)
+
+    for _ in range(3):
+        inputs = torch.randn(3, 4)
+        assert torch.equal(dense_sum(inputs), (inputs * 2).sum(0))
