@@ -409,10 +409,9 @@ class Recorder(TorchFunctionMode):
             arguments = tensors_in([args, list(kwargs.values())])
             self.torch_autograd = any(tensor.requires_grad for tensor in arguments)
         random = name.startswith(RANDOM_PREFIXES)
-        from_data = random or (
-            name not in SHAPE_ONLY_CALLS
-            and any(self.is_data(tensor) for tensor in tensors_in([args, list(kwargs.values())]))
-        )
+        # ones_like(loss) reads loss's shape alone; its other arguments (a fill value) are read
+        read = [args[1:] if name in SHAPE_ONLY_CALLS else args, list(kwargs.values())]
+        from_data = random or any(self.is_data(tensor) for tensor in tensors_in(read))
         if name in READS_VALUE and from_data:
             raise JitError(
                 f"autogradlib.jit: {name}() reads a tensor's value into Python at {user_line()} "

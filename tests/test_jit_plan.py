@@ -359,3 +359,13 @@ def test_a_sparse_intermediate_is_recorded_and_replayed():
     for _ in range(3):
         inputs = torch.randn(3, 4)
         assert torch.equal(dense_sum(inputs), (inputs * 2).sum(0))
+
+
+def test_a_constant_filled_with_data_is_not_folded():
+    @jit
+    def filled(inputs):
+        return torch.full_like(inputs, inputs.sum()) + 0  # the fill value is data
+
+    for value in (1.0, 2.0, 3.0, 4.0):
+        inputs = torch.full((2,), value)
+        assert torch.equal(filled(inputs), torch.full((2,), 2 * value))
