@@ -369,3 +369,14 @@ def test_a_constant_filled_with_data_is_not_folded():
     for value in (1.0, 2.0, 3.0, 4.0):
         inputs = torch.full((2,), value)
         assert torch.equal(filled(inputs), torch.full((2,), 2 * value))
+
+
+def test_a_call_writing_into_out_is_replayed():
+    @jit
+    def doubled(inputs):
+        result = torch.empty(3)
+        torch.mul(inputs, 2, out=result)
+        return result
+
+    for value in (1.0, 2.0, 3.0, 4.0):
+        assert torch.equal(doubled(torch.full((3,), value)), torch.full((3,), 2 * value))
