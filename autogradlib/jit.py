@@ -73,11 +73,15 @@ RANDOM_PREFIXES = (
 IN_PLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__"}
 # Calls whose result depends on their tensor argument's shape alone (ones_like(loss), ...).
 SHAPE_ONLY_CALLS = {"ones_like", "zeros_like", "full_like", "new_ones", "new_zeros", "new_full"}
-# Calls that may raise on some data (an index out of range): kept even when their result is unused.
+# Calls that may raise on some data (an index out of range, a probability above 1, a singular
+# matrix): kept even when their result is unused. Names starting with, then names containing:
 MAY_RAISE_ON_DATA = (
-    "index", "gather", "scatter", "take", "put", "embedding", "nll", "cross_entropy", "one_hot",
-    "bincount", "histc", "searchsorted", "cholesky", "inverse", "solve", "lu", "_assert",
-    "__getitem__", "masked_scatter",
+    "index", "take", "put", "one_hot", "bincount", "histc", "searchsorted", "cholesky",
+    "inverse", "solve", "lu", "_assert", "__getitem__", "masked_scatter",
+)  # fmt: skip
+MAY_RAISE_ON_DATA_IN = (
+    "gather", "scatter", "embedding", "nll", "cross_entropy", "margin", "ctc", "linalg",
+    "unpool", "histogram", "segment",
 )  # fmt: skip
 # Views of a parameter kept from one replay to the next while the parameter is the same tensor.
 CACHED_VIEWS = {"t", "unsqueeze", "transpose", "permute", "view", "expand", "squeeze"}
@@ -445,7 +449,10 @@ class Recorder(TorchFunctionMode):
                 self.lines.append(Line(call))
             return result
         target = self.bind(result)
-        pure = not (mutated or random or name.startswith(MAY_RAISE_ON_DATA))
+        may_raise = name.startswith(MAY_RAISE_ON_DATA) or any(
+            part in name for part in MAY_RAISE_ON_DATA_IN
+        )
+        pure = not (mutated or random or may_raise)
         defines = tuple(_TENSOR_NAME.findall(target))
         arguments = self.arguments(args, kwargs)
         self.lines.append(Line(f"{target} = {call}", defines, pure, func, arguments))

@@ -380,3 +380,15 @@ def test_a_call_writing_into_out_is_replayed():
 
     for value in (1.0, 2.0, 3.0, 4.0):
         assert torch.equal(doubled(torch.full((3,), value)), torch.full((3,), 2 * value))
+
+
+def test_an_unused_loss_that_checks_its_inputs_still_raises_as_in_eager():
+    @jit
+    def checked(inputs):
+        torch.nn.functional.binary_cross_entropy(inputs, torch.zeros(2))  # inputs in [0, 1]
+        return inputs * 2
+
+    for _ in range(3):
+        checked(torch.full((2,), 0.5))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        checked(torch.full((2,), 1.5))
