@@ -36,6 +36,10 @@ class GradOperator:
     # What forward saved: (tensors, their versions then, the operands among them, the output if
     # among them). See snapshot_saved.
     saved = ((), (), (), None)
+    # True for an operator whose forward keeps only its operands and tensors it makes itself (no
+    # view of an operand, not the output), which no other code sees: then only the operands'
+    # versions need checking, found without looking through what forward kept.
+    keeps_operands_only = False
     # True where the output, even when a view, views memory that only this operator made, so
     # that in-place operations on it change nothing else (a chain's transposed output).
     output_view_is_private = False
@@ -130,6 +134,9 @@ class GradOperator:
         in-place change to one before backward would make pass_grad wrong, so backward checks the
         versions first. The operands and the output that are among them (None for the others) are
         what create_graph connects to the graph."""
+        if self.keeps_operands_only:
+            tensors = [operand for operand in operands if isinstance(operand, Tensor)]
+            return tensors, tuple(map(version_of, tensors)), operands, None
         tensors = [value for value in self.__dict__.values() if isinstance(value, Tensor)]
         # Found by identity, never through id(): making those ints on every operator was measured
         # to grow a training's resident memory by a few hundred KiB (heap fragmentation).

@@ -568,6 +568,46 @@ def test_optimizer_step_between_forward_and_backward():
         loss.backward()
 
 
+def test_weight_of_a_linear_layer_called_alone_changed_between_forward_and_backward():
+    """A Linear outside a Sequential checks its operands' versions only (keeps_operands_only)."""
+
+    def fn(x, grad_mode):
+        torch.manual_seed(0)
+        layer = (torch.nn if isinstance(x, torch.Tensor) else nn).Linear(3, 2).double()
+        output = layer(x)
+        with grad_mode():
+            layer.weight.mul_(2)
+        return output
+
+    assert_both_refuse_backward(fn, "Linear saved weight, a tensor of shape \\(2, 3\\)")
+
+
+def test_mse_target_changed_between_forward_and_backward():
+    def fn(x, grad_mode):
+        target = torch.ones(4, 3, dtype=DOUBLE)
+        loss = (torch.nn if isinstance(x, torch.Tensor) else nn).MSELoss()(x * 2, target)
+        target.add_(1)
+        return loss
+
+    assert_both_refuse_backward(fn, "MSELoss saved target, a tensor of shape \\(4, 3\\)")
+
+
+def test_bias_of_a_linear_layer_called_alone_changed_as_in_torch():
+    inputs = randn(4, 3)
+    torch.manual_seed(0)
+    layer, reference = nn.Linear(3, 2).double(), torch.nn.Linear(3, 2).double()
+    layer.load_state_dict(reference.state_dict())
+    gradients = []
+    for network, grad_mode in ((layer, no_grad), (reference, torch.no_grad)):
+        output = network(inputs)
+        with grad_mode():
+            network.bias += 1
+        output.sum().backward()
+        gradients.append([parameter.grad for parameter in network.parameters()])
+    for mine, expected in zip(*gradients, strict=True):
+        torch.testing.assert_close(mine, expected)
+
+
 def test_unchanged_saved_tensors_pass_and_versions_are_checked_on_every_backward():
     x = Variable(randn(3))
     y = x.exp()

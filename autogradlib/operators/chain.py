@@ -49,16 +49,12 @@ class ChainOperator(GradOperator):
         return tuple(grads)
 
     def snapshot_saved(self, operands: list, output) -> tuple:
-        """The operands, and the output if the last stage saved it: the only saved tensors that
-        code outside the chain can change (what the stages made inside forward, no one else sees).
-        Cheaper than looking through every stage (this runs at every step of a Sequential); a
-        change to an operand that no stage saved (a bias) is let through at backward, where
-        saved_name says None."""
-        last_stage = self.operators[-1][0]
-        if any(value is output for value in last_stage.__dict__.values()):
-            tensors = [*operands, output]
-            return tensors, tuple(map(version_of, tensors)), operands, output
-        return operands, tuple(map(version_of, operands)), operands, None
+        """The operands and the output: the only tensors a stage may have saved that code outside
+        the chain can change (what the stages made inside forward, no one else sees). Cheaper than
+        looking through every stage (this runs at every step of a Sequential); a change to one
+        that no stage saved (a bias) is let through at backward, where saved_name says None."""
+        tensors = [*operands, output]
+        return tensors, tuple(map(version_of, tensors)), operands, output
 
     def saved_name(self, tensor) -> str | None:
         for index, (operator, _, _) in enumerate(self.operators):

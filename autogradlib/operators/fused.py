@@ -17,6 +17,8 @@ class LinearOperator(GradOperator):
     the output is that product's transposed view: MKL's faster layout here (see TALL).
     """
 
+    keeps_operands_only = True
+
     def forward(self, x, weight, bias=None, contiguous=True):
         self.x, self.weight = x, weight
         # Measured with MKL only: on a GPU the layout stays torch's.
@@ -89,6 +91,7 @@ class MSELossOperator(GradOperator):
     """reduce((x - y)**2);  dL/dx = 2 (x - y) g / n for the mean, dL/dy = -dL/dx."""
 
     label = "MSELoss"
+    keeps_operands_only = True  # and the difference, its own
 
     def forward(self, x, target, reduction="mean"):
         self.x, self.target = x, target
