@@ -180,7 +180,7 @@ class BackwardPass:
                 "backward(); call the first backward with retain_graph=True to go through it again"
             )
         tensors, versions, _, _ = operator.saved
-        if tuple(map(version_of, tensors)) != versions:  # rare: only then the explanation
+        if [*map(version_of, tensors)] != versions:  # rare: only then the explanation
             check_saved_versions(operator)
         if operator.hooks is not None:
             grad_output = hooks.run_operator_hooks(operator, grad_output)

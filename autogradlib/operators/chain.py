@@ -54,7 +54,7 @@ class ChainOperator(GradOperator):
         looking through every stage (this runs at every step of a Sequential); a change to one
         that no stage saved (a bias) is let through at backward, where saved_name says None."""
         tensors = [*operands, output]
-        return tensors, tuple(map(version_of, tensors)), operands, output
+        return tensors, [*map(version_of, tensors)], operands, output
 
     def saved_name(self, tensor) -> str | None:
         for index, (operator, _, _) in enumerate(self.operators):
