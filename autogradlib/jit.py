@@ -34,6 +34,7 @@ import functools
 import itertools
 import os
 import re
+import threading
 import time
 import traceback
 import types
@@ -154,6 +155,8 @@ class JitFunction:
         self.fast: Callable | None = None
         self.recordings = 0
         self.recording_seconds = 0.0
+        # Plans write into buffers of their own: two threads replaying one at once would mix them.
+        self.lock = threading.RLock()
 
     def __get__(self, instance: Any, owner: type | None = None) -> Callable:
         """As a method: the instance is the first argument (and part of the signature)."""
@@ -162,6 +165,18 @@ class JitFunction:
     def __call__(self, *args, **kwargs):
         if jit_recording.recorder is not None or anomaly.enabled:
             return self.function(*args, **kwargs)  # the outer recording, or checked eagerly
+        if not self.lock.acquire(blocking=False):
+            raise JitError(
+                f"autogradlib.jit: {self.function.__qualname__} was called from a second thread "
+                "while a call was running; its plans reuse buffers between calls, so call it from "
+                "one thread at a time (or jit a separate function for each thread)"
+            )
+        try:
+            return self.call(args, kwargs)
+        finally:
+            self.lock.release()
+
+    def call(self, args: tuple, kwargs: dict):
         if self.fast is not None and not kwargs:
             try:
                 return self.fast(args)
@@ -199,7 +214,7 @@ class JitFunction:
                 f"{self.recordings} times (new argument shapes, dtypes or grad mode, or a "
                 "parameter, a module's train()/eval() or requires_grad changing between calls); "
                 "every recording runs eagerly and is slower than a replay",
-                stacklevel=3,
+                stacklevel=4,
             )
         recorder = Recorder(self.function, flat, args, kwargs)
         started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 import warnings
 
 import pytest
@@ -269,9 +270,10 @@ def test_a_new_signature_records_a_new_plan_and_too_many_warn():
             for _ in range(3):
                 step(torch.randn(rows, 3))
     assert step.recordings == 2
-    with pytest.warns(UserWarning, match="recorded 3 times"):
+    with pytest.warns(UserWarning, match="recorded 3 times") as caught:
         for _ in range(2):
             step(torch.randn(3, 3))
+    assert caught[0].filename == __file__  # the warning names the caller's line
     for rows in (1, 2, 3):
         inputs = torch.randn(rows, 3)
         torch.testing.assert_close(step(inputs).tensor, model(inputs).sum().tensor)
@@ -535,3 +537,25 @@ def test_a_tensor_read_from_a_closure_and_replaced_there_is_not_stale():
     with no_grad():
         expected = model(batch).tensor
     torch.testing.assert_close(forward().tensor, expected)
+
+
+def test_a_call_from_a_second_thread_while_one_runs_is_refused():
+    """A plan's buffers serve every call: two threads at once would mix them."""
+    started, release = threading.Event(), threading.Event()
+
+    @jit
+    def slow(inputs):
+        started.set()
+        release.wait(10)
+        return inputs * 2
+
+    first = threading.Thread(target=slow, args=(torch.ones(2),))
+    first.start()
+    assert started.wait(10)
+    try:
+        with pytest.raises(JitError, match="called from a second thread"):
+            slow(torch.ones(2))
+    finally:
+        release.set()
+        first.join()
+    torch.testing.assert_close(slow(torch.ones(2)), torch.full((2,), 2.0))  # usable after
