@@ -36,13 +36,13 @@ class Module:
     # ChainOperator: it appends the layer's parameters to a list of operands and returns the
     # stage, (operator class, parameter count, options of its forward). None: call the layer.
     _chain_stage = None
-    _chain_forward = None  # the forward that the class's _chain_stage reproduces
+    _chain_forward = None  # the forward that the class's _chain_stage reproduces (None: none)
     _hooks = None  # a ModuleHooks once a hook is registered: until then, __call__ is forward
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         if "_chain_stage" in cls.__dict__:
-            cls._chain_forward = cls.forward
+            cls._chain_forward = cls.forward if cls._chain_stage is not None else None
 
     def __init__(self) -> None:
         self.training = True
@@ -411,8 +411,7 @@ def records_as_stage(layer: Module) -> bool:
     still the one its stage reproduces, not a mixin's, one patched on its class or on the layer."""
     kind = type(layer)
     return (
-        kind._chain_stage is not None
-        and kind.forward is kind._chain_forward
+        kind.forward is kind._chain_forward  # never None: so the class has a _chain_stage
         and kind.__call__ is Module.__call__
         and "forward" not in layer.__dict__
         and layer._hooks is None  # a layer with hooks is called as itself
