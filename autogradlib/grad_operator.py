@@ -1,8 +1,7 @@
 """GradOperator: the base class of every differentiable operation."""
 
-import itertools
 import weakref
-from itertools import repeat
+from itertools import count, repeat
 from operator import attrgetter, is_
 
 import torch
@@ -10,7 +9,7 @@ import torch
 from autogradlib.errors import DeviceError, DTypeError, GraphError, ShapeError
 from autogradlib.grad_mode import grad_mode
 
-_creation_order = itertools.count()
+_creation_order = count()
 _CONSTANT_TYPES = (torch.Tensor, int, float)
 Tensor = torch.Tensor  # a global lookup: snapshot_saved runs once per recorded operator
 version_of = attrgetter("_version")
