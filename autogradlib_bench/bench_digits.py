@@ -10,7 +10,6 @@ here only as the competitor.
 
 import json
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ import torch
 from autogradlib import experiment, nn, optim, tasks
 from autogradlib.files import atomic_write_text
 from autogradlib.grad_mode import no_grad
-from autogradlib_bench.benchmark import MEMORY_NOISE_KIB, _status_kib
+from autogradlib_bench.benchmark import MEMORY_NOISE_KIB, peak_added_kib, probe_peak_memory
 
 BATCH_SIZES = (64, 256)
 RATIO_TARGET = 1.0  # issue 12: no slower than PyTorch eager
@@ -128,26 +127,19 @@ def float64_agreement(workload: Workload) -> dict:
 
 
 def peak_memory_kib(library: str, workload: Workload, probes: int = 3) -> int:
-    """Peak resident memory a training adds over its process's baseline: the median of `probes`
-    fresh processes."""
-    command = [sys.executable, "-m", "autogradlib_bench.bench_digits", "memory", library,
-               json.dumps(asdict(workload))]  # fmt: skip
-    readings = [
-        int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
-        for _ in range(probes)
-    ]
-    return int(statistics.median(readings))
+    return probe_peak_memory("autogradlib_bench.bench_digits", library, workload, probes)
 
 
 def _memory_probe(library: str, workload_json: str) -> None:
     """Child side of peak_memory_kib: train once, print the peak RSS added (KiB)."""
     torch.set_num_threads(1)
     prepared = prepare(Workload(**json.loads(workload_json)))
-    time_training(library, (prepared[0], prepared[1][:1], prepared[2]))
-    Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) to the current RSS
-    baseline = _status_kib("VmRSS")
-    time_training(library, prepared)
-    print(_status_kib("VmHWM") - baseline)
+    print(
+        peak_added_kib(
+            lambda: time_training(library, (prepared[0], prepared[1][:1], prepared[2])),
+            lambda: time_training(library, prepared),
+        )
+    )
 
 
 def format_markdown(report: dict) -> str:

@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -267,15 +268,30 @@ def compare(workload: Workload, repeats: int, libraries=("autogradlib", "pytorch
 
 
 def peak_memory_kib(library: str, workload: Workload, probes: int = 3) -> int:
+    return probe_peak_memory("autogradlib_bench.benchmark", library, workload, probes)
+
+
+def probe_peak_memory(module: str, library: str, workload, probes: int = 3) -> int:
     """Peak resident memory a training adds over its process's baseline: the median of `probes`
-    fresh processes, since a single reading moves by a few 4 KiB pages."""
-    command = [sys.executable, "-m", "autogradlib_bench.benchmark", "memory", library,
-               json.dumps(asdict(workload))]  # fmt: skip
+    fresh processes (`python -m module memory library workload`), since a single reading moves by
+    a few 4 KiB pages."""
+    command = [sys.executable, "-m", module, "memory", library, json.dumps(asdict(workload))]
     readings = [
         int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
         for _ in range(probes)
     ]
     return int(statistics.median(readings))
+
+
+def peak_added_kib(warm_up: Callable[[], object], train: Callable[[], object]) -> int:
+    """The peak resident memory `train()` adds, after `warm_up()` has run the same code once."""
+    warm_up()
+    # Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so the peak read after
+    # training is the training's own, not the import's or the warm-up's.
+    Path("/proc/self/clear_refs").write_text("5")
+    baseline = _status_kib("VmRSS")
+    train()
+    return _status_kib("VmHWM") - baseline
 
 
 def _memory_probe(library: str, workload_json: str) -> None:
@@ -286,13 +302,13 @@ def _memory_probe(library: str, workload_json: str) -> None:
     # At least three steps (see WARM_UP_EPOCHS): the jit's code has then run before the peak is
     # reset, as eager's has after one step.
     warm_up = Workload(**{**asdict(workload), "epochs": WARM_UP_EPOCHS})
-    time_training(library, warm_up, (*prepared[:2], prepared[2][:WARM_UP_EPOCHS], *prepared[3:]))
-    # Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so the peak read after
-    # training is the training's own, not the import's.
-    Path("/proc/self/clear_refs").write_text("5")
-    baseline = _status_kib("VmRSS")
-    time_training(library, workload, prepared)
-    print(_status_kib("VmHWM") - baseline)
+    warm_up_data = (*prepared[:2], prepared[2][:WARM_UP_EPOCHS], *prepared[3:])
+    print(
+        peak_added_kib(
+            lambda: time_training(library, warm_up, warm_up_data),
+            lambda: time_training(library, workload, prepared),
+        )
+    )
 
 
 def _status_kib(field: str) -> int:
