@@ -582,14 +582,17 @@ def test_weight_of_a_linear_layer_called_alone_changed_between_forward_and_backw
     assert_both_refuse_backward(fn, "Linear saved weight, a tensor of shape \\(2, 3\\)")
 
 
-def test_mse_target_changed_between_forward_and_backward():
+@pytest.mark.parametrize("loss", ["MSELoss", "SmoothL1Loss", "HuberLoss"])
+def test_loss_target_changed_between_forward_and_backward(loss):
+    """The losses of x - y check only their operands (keeps_operands_only), the target too."""
+
     def fn(x, grad_mode):
         target = torch.ones(4, 3, dtype=DOUBLE)
-        loss = (torch.nn if isinstance(x, torch.Tensor) else nn).MSELoss()(x * 2, target)
+        output = getattr(torch.nn if isinstance(x, torch.Tensor) else nn, loss)()(x * 2, target)
         target.add_(1)
-        return loss
+        return output
 
-    assert_both_refuse_backward(fn, "MSELoss saved target, a tensor of shape \\(4, 3\\)")
+    assert_both_refuse_backward(fn, f"{loss} saved target, a tensor of shape \\(4, 3\\)")
 
 
 def test_bias_of_a_linear_layer_called_alone_changed_as_in_torch():

@@ -89,24 +89,38 @@ def reduction_scale(grad_output, count: int, reduction: str):
     return grad_output / count if reduction == "mean" else grad_output
 
 
-class MSELossOperator(GradOperator):
+class DifferenceLossOperator(GradOperator):
+    """A loss of d = x - y, whose gradient for y is minus that for x. Forward keeps x and y (what
+    create_graph rebuilds d from) and d, its own: only the operands' versions need checking."""
+
+    keeps_operands_only = True
+
+    def keep_difference(self, x, target):
+        """Keep x, y and d = x - y; return d."""
+        self.x, self.target = x, target
+        self.difference = x - target
+        return self.difference
+
+    def rebuild_saved(self):
+        """Under create_graph: x - y again from the operands."""
+        self.difference = self.x - self.target
+
+    def operand_grads(self, grad_x) -> tuple:
+        """(dL/dx, dL/dy = -dL/dx), None where not needed."""
+        need_x, need_target = self.needs_input_grad
+        return grad_x if need_x else None, -grad_x if need_target else None
+
+
+class MSELossOperator(DifferenceLossOperator):
     """reduce((x - y)**2);  dL/dx = 2 (x - y) g / n for the mean, dL/dy = -dL/dx."""
 
     label = "MSELoss"
-    keeps_operands_only = True  # and the difference, its own
 
     def forward(self, x, target, reduction="mean"):
-        self.x, self.target = x, target
-        self.difference = x - target
         self.reduction = reduction
-        return reduce_loss(self.difference.square(), reduction)
-
-    def rebuild_saved(self):
-        self.difference = self.x - self.target
+        return reduce_loss(self.keep_difference(x, target).square(), reduction)
 
     def pass_grad(self, grad_output):
-        need_x, need_target = self.needs_input_grad
         scale = 2 / self.difference.numel() if self.reduction == "mean" else 2
         # Scaling the (usually 0-d) incoming gradient first saves a pass over the difference.
-        grad_x = self.difference * (grad_output * scale)
-        return grad_x if need_x else None, -grad_x if need_target else None
+        return self.operand_grads(self.difference * (grad_output * scale))

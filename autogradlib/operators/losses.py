@@ -8,7 +8,7 @@ import torch
 
 from autogradlib import jit_recording
 from autogradlib.grad_operator import GradOperator
-from autogradlib.operators.fused import reduce_loss, reduction_scale
+from autogradlib.operators.fused import DifferenceLossOperator, reduce_loss, reduction_scale
 
 # torch clamps each log of binary_cross_entropy at -100, so a probability of 0 or 1 gives a finite
 # loss, and the gradient's denominator x (1 - x) at 1e-12.
@@ -106,81 +106,60 @@ class BCEWithLogitsLossOperator(GradOperator):
         return grad_x, grad_target
 
 
-class L1LossOperator(GradOperator):
+class L1LossOperator(DifferenceLossOperator):
     """reduce(|x - y|);  dL/dx = sign(x - y) g, dL/dy = -dL/dx."""
 
     label = "L1Loss"
 
     def forward(self, x, target, reduction="mean"):
-        self.x, self.target = x, target  # what create_graph rebuilds the difference from
-        self.difference, self.reduction = x - target, reduction
-        return reduce_loss(self.difference.abs(), reduction)
-
-    def rebuild_saved(self):
-        """Under create_graph: x - y again from the operands."""
-        self.difference = self.x - self.target
+        self.reduction = reduction
+        return reduce_loss(self.keep_difference(x, target).abs(), reduction)
 
     def pass_grad(self, grad_output):
-        need_x, need_target = self.needs_input_grad
         scale = reduction_scale(grad_output, self.difference.numel(), self.reduction)
-        grad_x = self.difference.sign() * scale
-        return grad_x if need_x else None, -grad_x if need_target else None
+        return self.operand_grads(self.difference.sign() * scale)
 
 
-class SmoothL1LossOperator(GradOperator):
+class SmoothL1LossOperator(DifferenceLossOperator):
     """reduce(0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta), d = x - y;
     dL/dx = clamp(d / beta, -1, 1) g, dL/dy = -dL/dx  (beta = 0: the L1 loss)."""
 
     label = "SmoothL1Loss"
 
     def forward(self, x, target, beta=1.0, reduction="mean"):
-        self.x, self.target = x, target  # what create_graph rebuilds the difference from
-        self.difference, self.beta, self.reduction = x - target, beta, reduction
-        distance = self.difference.abs()
+        self.beta, self.reduction = beta, reduction
+        distance = self.keep_difference(x, target).abs()
         if beta == 0:
             return reduce_loss(distance, reduction)
         losses = torch.where(distance < beta, 0.5 * distance.square() / beta, distance - 0.5 * beta)
         return reduce_loss(losses, reduction)
 
-    def rebuild_saved(self):
-        """Under create_graph: x - y again from the operands."""
-        self.difference = self.x - self.target
-
     def pass_grad(self, grad_output):
-        need_x, need_target = self.needs_input_grad
         scale = reduction_scale(grad_output, self.difference.numel(), self.reduction)
         if self.beta == 0:
             slope = self.difference.sign()
         else:
             slope = (self.difference / self.beta).clamp(-1, 1)
-        grad_x = slope * scale
-        return grad_x if need_x else None, -grad_x if need_target else None
+        return self.operand_grads(slope * scale)
 
 
-class HuberLossOperator(GradOperator):
+class HuberLossOperator(DifferenceLossOperator):
     """reduce(0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta)), d = x - y;
     dL/dx = clamp(d, -delta, delta) g, dL/dy = -dL/dx."""
 
     label = "HuberLoss"
 
     def forward(self, x, target, delta=1.0, reduction="mean"):
-        self.x, self.target = x, target  # what create_graph rebuilds the difference from
-        self.difference, self.delta, self.reduction = x - target, delta, reduction
-        distance = self.difference.abs()
+        self.delta, self.reduction = delta, reduction
+        distance = self.keep_difference(x, target).abs()
         losses = torch.where(
             distance < delta, 0.5 * distance.square(), delta * (distance - 0.5 * delta)
         )
         return reduce_loss(losses, reduction)
 
-    def rebuild_saved(self):
-        """Under create_graph: x - y again from the operands."""
-        self.difference = self.x - self.target
-
     def pass_grad(self, grad_output):
-        need_x, need_target = self.needs_input_grad
         scale = reduction_scale(grad_output, self.difference.numel(), self.reduction)
-        grad_x = self.difference.clamp(-self.delta, self.delta) * scale
-        return grad_x if need_x else None, -grad_x if need_target else None
+        return self.operand_grads(self.difference.clamp(-self.delta, self.delta) * scale)
 
 
 class ClassTargets:
