@@ -9,6 +9,7 @@ from test_higher_order import (
     DOUBLE,
     F,
     as_tensor,
+    check_orders_against_torch,
     derivatives,
     draw,
     leaves_for_torch,
@@ -241,28 +242,9 @@ CASES = [
 NOT_TWICE_DIFFERENTIABLE = []
 
 
-def check_against_torch(fn, inputs):
-    expected = derivatives(fn, leaves_for_torch(inputs), torch_grad, leaves_for_torch)
-    actual = derivatives(fn, leaves_for_us(inputs), our_grad, leaves_for_us)
-    for order, (ours, theirs) in enumerate(zip(actual, expected, strict=True), start=1):
-        for index, (mine, reference) in enumerate(zip(ours, theirs, strict=True)):
-            if reference is None and mine is None:
-                continue
-            like = reference if reference is not None else as_tensor(mine, torch.zeros(()))
-            torch.testing.assert_close(
-                as_tensor(mine, like),
-                as_tensor(reference, as_tensor(mine, like)),
-                atol=1e-9,
-                rtol=1e-7,
-                msg=lambda message, order=order, index=index: (
-                    f"order {order}, input {index}: {message}"
-                ),
-            )
-
-
 @pytest.mark.parametrize(("fn", "inputs"), [pytest.param(f, i, id=n) for n, f, i in CASES])
 def test_derivatives_up_to_third_order_match_torch(fn, inputs):
-    check_against_torch(fn, inputs)
+    check_orders_against_torch(fn, inputs)
 
 
 @pytest.mark.parametrize(("fn", "inputs"), [pytest.param(f, i, id=n) for n, f, i in CASES])
